@@ -1,0 +1,236 @@
+//! Streaming SHA-256 of a byte stream and of chosen byte ranges of it, in one pass and constant memory.
+//!
+//! Exports and bundle verification must hash every byte twice: once for the whole MP4 and once for the
+//! source segment that the byte belongs to. SHA-256 runs at about 1 GB/s per core here, so the whole-stream
+//! hash runs on a helper thread fed with 1 MiB chunks through a bounded channel (at most
+//! [`QUEUE_CHUNKS`] chunks in flight), while the caller's thread hashes the ranges.
+
+use sha2::{Digest, Sha256};
+use std::io::{self, Write};
+use std::ops::Range;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+/// Bytes per chunk handed to the whole-stream hashing thread.
+pub const CHUNK_BYTES: usize = 1 << 20;
+/// Chunks queued for the hashing thread at most.
+pub const QUEUE_CHUNKS: usize = 4;
+
+/// Hashes a stream and a set of sorted, non-overlapping ranges of it.
+pub struct StreamHasher {
+    ranges: Vec<Range<u64>>,
+    range_hashers: Vec<Sha256>,
+    next_range: usize,
+    pos: u64,
+    pending: Vec<u8>,
+    tx: Option<SyncSender<Vec<u8>>>,
+    worker: Option<JoinHandle<[u8; 32]>>,
+}
+
+impl StreamHasher {
+    /// Starts hashing; `ranges` must be sorted and non-overlapping (the caller validates them).
+    pub fn new(ranges: Vec<Range<u64>>) -> io::Result<Self> {
+        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE_CHUNKS);
+        let worker = std::thread::Builder::new()
+            .name("sha256".into())
+            .spawn(move || {
+                let mut h = Sha256::new();
+                for chunk in rx {
+                    h.update(&chunk);
+                }
+                h.finalize().into()
+            })?;
+        Ok(StreamHasher {
+            range_hashers: ranges.iter().map(|_| Sha256::new()).collect(),
+            ranges,
+            next_range: 0,
+            pos: 0,
+            pending: Vec::with_capacity(CHUNK_BYTES),
+            tx: Some(tx),
+            worker: Some(worker),
+        })
+    }
+
+    /// Bytes seen so far.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    fn hash_ranges(&mut self, data: &[u8]) {
+        let start = self.pos;
+        let end = start + data.len() as u64;
+        while let Some(r) = self.ranges.get(self.next_range) {
+            if r.start >= end {
+                break;
+            }
+            let s = r.start.max(start);
+            let e = r.end.min(end);
+            if s < e {
+                self.range_hashers[self.next_range]
+                    .update(&data[(s - start) as usize..(e - start) as usize]);
+            }
+            if r.end <= end {
+                self.next_range += 1;
+            } else {
+                break;
+            }
+        }
+        self.pos = end;
+    }
+
+    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| io::Error::other("hasher finished"))?;
+        tx.send(chunk)
+            .map_err(|_| io::Error::other("hashing thread stopped"))
+    }
+
+    /// Feeds bytes (copied into the pending chunk).
+    pub fn update(&mut self, mut data: &[u8]) -> io::Result<()> {
+        self.hash_ranges(data);
+        while !data.is_empty() {
+            let room = CHUNK_BYTES - self.pending.len();
+            let n = room.min(data.len());
+            self.pending.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            if self.pending.len() == CHUNK_BYTES {
+                let full = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK_BYTES));
+                self.send(full)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds an owned buffer without copying it.
+    pub fn update_owned(&mut self, data: Vec<u8>) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            return self.update(&data);
+        }
+        self.hash_ranges(&data);
+        self.send(data)
+    }
+
+    /// Returns the whole-stream hash and one hash per range (ranges not fully seen hash what was seen).
+    pub fn finish(mut self) -> io::Result<([u8; 32], Vec<[u8; 32]>)> {
+        if !self.pending.is_empty() {
+            let last = std::mem::take(&mut self.pending);
+            self.send(last)?;
+        }
+        drop(self.tx.take());
+        let whole = self
+            .worker
+            .take()
+            .ok_or_else(|| io::Error::other("hasher finished"))?
+            .join()
+            .map_err(|_| io::Error::other("hashing thread panicked"))?;
+        let ranges = std::mem::take(&mut self.range_hashers)
+            .into_iter()
+            .map(|h| h.finalize().into())
+            .collect();
+        Ok((whole, ranges))
+    }
+}
+
+impl Drop for StreamHasher {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// A writer that hashes everything written through it (see [`StreamHasher`]) and passes it on.
+pub struct HashingWriter<W: Write> {
+    /// The destination.
+    pub inner: W,
+    /// The hasher.
+    pub hasher: StreamHasher,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_all(buf)?;
+        self.hasher.update(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Lowercase hex of bytes.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// Parses exactly 32 bytes of hex (either case).
+pub fn from_hex32(s: &str) -> Option<[u8; 32]> {
+    let b = s.as_bytes();
+    if b.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = nibble(b[2 * i])? << 4 | nibble(b[2 * i + 1])?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(b: &[u8]) -> [u8; 32] {
+        Sha256::digest(b).into()
+    }
+
+    #[test]
+    fn whole_and_ranges_across_chunk_boundaries() {
+        let data: Vec<u8> = (0..3 * CHUNK_BYTES + 123)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let ranges = vec![
+            0..10,
+            10..10,
+            100..CHUNK_BYTES as u64 + 5,
+            2 * CHUNK_BYTES as u64..data.len() as u64,
+        ];
+        let mut h = StreamHasher::new(ranges.clone()).unwrap();
+        // Mixed feeding: small writes, then owned buffers.
+        for piece in data[..CHUNK_BYTES + 17].chunks(4093) {
+            h.update(piece).unwrap();
+        }
+        h.update_owned(data[CHUNK_BYTES + 17..2 * CHUNK_BYTES].to_vec())
+            .unwrap();
+        h.update_owned(data[2 * CHUNK_BYTES..].to_vec()).unwrap();
+        assert_eq!(h.position(), data.len() as u64);
+        let (whole, parts) = h.finish().unwrap();
+        assert_eq!(whole, sha(&data));
+        for (r, got) in ranges.iter().zip(parts) {
+            assert_eq!(
+                got,
+                sha(&data[r.start as usize..r.end as usize]),
+                "range {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let h = sha(b"x");
+        assert_eq!(from_hex32(&to_hex(&h)), Some(h));
+        assert_eq!(from_hex32(&to_hex(&h).to_uppercase()), Some(h));
+        assert_eq!(from_hex32("zz"), None);
+        assert_eq!(from_hex32(&"g".repeat(64)), None);
+    }
+}
