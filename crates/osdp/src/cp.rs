@@ -41,6 +41,9 @@ pub struct CpConfig {
     pub offline_retry_interval_ms: u64,
     /// Retry interval after a failed Secure Channel handshake.
     pub sc_retry_interval_ms: u64,
+    /// After a card read or key press, the bus stays free this long before the next POLL, so
+    /// that the application's LED/buzzer answer goes out first instead of queueing behind a poll.
+    pub response_window_ms: u64,
 }
 
 impl Default for CpConfig {
@@ -51,6 +54,7 @@ impl Default for CpConfig {
             offline_after_missed: 3,
             offline_retry_interval_ms: 1000,
             sc_retry_interval_ms: 10_000,
+            response_window_ms: 20,
         }
     }
 }
@@ -884,6 +888,11 @@ impl ControlPanel {
             },
             Sent::Poll | Sent::Lstat | Sent::Command(_) => {
                 let is_plain_ack = matches!(reply, Reply::Ack);
+                let is_credential = matches!(
+                    reply,
+                    Reply::CardRaw { .. } | Reply::CardFormatted { .. } | Reply::Keypad { .. }
+                );
+                let window_ms = self.cfg.response_window_ms;
                 let command = match &sent {
                     Sent::Command(c) => Some(c.clone()),
                     _ => None,
@@ -894,6 +903,8 @@ impl ControlPanel {
                 // have more to report, and a command reply should not delay the next card.
                 r.next_poll_at = if is_plain_ack && matches!(sent, Sent::Poll) {
                     Some(after(now, poll_ms))
+                } else if is_credential && window_ms > 0 {
+                    Some(after(now, window_ms))
                 } else {
                     None
                 };

@@ -98,6 +98,11 @@ impl SimPd {
         self.events.push_back((reply::KEYPAD, data));
     }
 
+    /// Card reads and key presses not yet reported.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
     /// Commands accepted so far (drains the list).
     pub fn take_received(&mut self) -> Vec<Received> {
         std::mem::take(&mut self.received)
