@@ -25,7 +25,7 @@ use crate::message::{
     self, BuzzerCommand, CardFormat, LedCommand, NakReason, OutputCommand, PdId, Reply, Wiegand26,
     cmd, keys_to_text,
 };
-use crate::packet::{Decoder, Frame, Packet, PacketError, scs};
+use crate::packet::{Decoder, Frame, Packet, scs};
 use crate::secure::{CpHandshake, CpPending, KeyKind, SCBK_D, SecureChannel, SecureError};
 
 /// Timing and retry settings.
@@ -1025,11 +1025,6 @@ impl ControlPanel {
             }),
         }
     }
-}
-
-/// Convenience for tests and the driver: the bytes of a decoding error, for logs.
-pub fn describe_packet_error(e: &PacketError) -> String {
-    e.to_string()
 }
 
 #[cfg(test)]

@@ -447,3 +447,73 @@ async fn libosdp_pd_going_away_is_reported_offline() {
     let end = drv.shutdown().await;
     println!("driver ended with {end:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libosdp_pd_commissioned_with_keyset_then_rekeyed() {
+    let Some(peers) = locate_peers() else { return };
+    let (mut rig, cp_tty) = start_pty_rig(&peers, KEY_HEX, 10).await;
+    let tty = driver::open_tty(&cp_tty).expect("open CP pty");
+    let mut drv = driver::spawn(tty, control_panel(key()));
+    let mut seen = Vec::new();
+    let up = |s: &[CpEvent]| {
+        s.iter()
+            .filter(|e| matches!(e, CpEvent::SecureChannelUp { .. }))
+            .count()
+    };
+    let ok = events_until(
+        &mut drv,
+        Instant::now() + Duration::from_secs(12),
+        &mut seen,
+        |s| up(s) >= 1,
+    )
+    .await;
+    assert!(ok, "secure channel never came up: {seen:?}");
+    let new_key = [0xC3u8; 16];
+    drv.handle
+        .send(ADDRESS, ReaderCommand::SetKey(new_key))
+        .await
+        .unwrap();
+    let ok = events_until(
+        &mut drv,
+        Instant::now() + Duration::from_secs(4),
+        &mut seen,
+        |s| s.contains(&CpEvent::KeyChanged { address: ADDRESS }) && up(s) >= 2,
+    )
+    .await;
+    assert!(
+        ok,
+        "LibOSDP PD did not accept KEYSET and a new session: {seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, CpEvent::SecureChannelFailed { .. })),
+        "{seen:?}"
+    );
+    // The new session works: LED round trip under the new key.
+    drv.handle
+        .send(ADDRESS, ReaderCommand::Led(LedCommand::deny()))
+        .await
+        .unwrap();
+    let ok = events_until(
+        &mut drv,
+        Instant::now() + Duration::from_secs(3),
+        &mut seen,
+        |s| {
+            s.contains(&CpEvent::CommandAcked {
+                address: ADDRESS,
+                command: strongroom_osdp::cp::CommandKind::Led,
+            })
+        },
+    )
+    .await;
+    assert!(ok, "LED not acknowledged under the new key: {seen:?}");
+    let out = rig.pd_output();
+    assert!(
+        out.iter()
+            .any(|l| l.contains("pd_got_command") && l.contains(&"c3".repeat(16))),
+        "PD did not log the new key: {out:?}"
+    );
+    rig.kill_pd().await;
+    let _ = drv.shutdown().await;
+}
