@@ -302,4 +302,69 @@ mod tests {
         driver.shutdown().await.unwrap();
         assert_eq!(pd_task.await.unwrap(), 1);
     }
+
+    /// The line closing (TCP peer gone) ends the driver and reports the reader offline and
+    /// its Secure Channel down.
+    #[tokio::test]
+    async fn line_closed_reports_offline_and_secure_channel_down() {
+        let key = [0x5B; 16];
+        let (cp_io, mut pd_io) = tokio::io::duplex(4096);
+        let cp = ControlPanel::new(
+            CpConfig::default(),
+            vec![ReaderConfig {
+                address: 4,
+                key: ReaderKey::Commissioned(key),
+            }],
+        )
+        .unwrap();
+        let mut driver = spawn(cp_io, cp);
+        let (secure_tx, secure_rx) = oneshot::channel::<()>();
+        let pd_task = tokio::spawn(async move {
+            let mut pd = SimPd::new(4, key);
+            let mut buf = [0u8; 512];
+            let mut secure_tx = Some(secure_tx);
+            loop {
+                let n = match pd_io.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                for reply in pd.handle_input(&buf[..n]) {
+                    if pd_io.write_all(&reply).await.is_err() {
+                        return;
+                    }
+                }
+                if pd.is_secure()
+                    && let Some(tx) = secure_tx.take()
+                {
+                    let _ = tx.send(());
+                    return; // drops pd_io: the line closes
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(5), secure_rx)
+            .await
+            .unwrap()
+            .unwrap();
+        pd_task.await.unwrap();
+        let mut seen = Vec::new();
+        while let Ok(Some(ev)) =
+            tokio::time::timeout(Duration::from_secs(5), driver.events.recv()).await
+        {
+            seen.push(ev);
+        }
+        assert!(
+            seen.contains(&CpEvent::ReaderOffline { address: 4 }),
+            "{seen:?}"
+        );
+        assert!(
+            seen.iter()
+                .any(|e| matches!(e, CpEvent::SecureChannelDown { address: 4, .. })),
+            "{seen:?}"
+        );
+        let end = driver.task.await.unwrap();
+        assert!(
+            matches!(end, Err(DriverError::Closed | DriverError::Io(_))),
+            "{end:?}"
+        );
+    }
 }
