@@ -1,0 +1,378 @@
+//! Recording against the real camera simulator (camsim.py: GStreamer RTSP server + x264), on SQLite
+//! and, when `STRONGROOM_TEST_DATABASE_URL` is set, PostgreSQL at the same time (one recorder per
+//! database, both watching the same cameras).
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{EventLog, camera_segments, poll_until, start_camsim, verify_segment_file};
+use strongroom_video::clock::{Clock, SystemClock, secs_to_90k};
+use strongroom_video::events::{ChannelEvents, VideoEvent};
+use strongroom_video::index;
+use strongroom_video::recorder::{CameraReport, Recorder, RecorderConfig};
+use strongroom_video::source::{CameraConfig, RetinaOpener};
+use strongroom_video::testing::TestDb;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+type RunResult = Result<Vec<CameraReport>, strongroom_video::recorder::RecorderError>;
+
+struct Running {
+    db: TestDb,
+    storage: PathBuf,
+    events: EventLog,
+    task: JoinHandle<RunResult>,
+}
+
+fn cameras(urls: &[String]) -> Vec<CameraConfig> {
+    urls.iter()
+        .enumerate()
+        .map(|(i, u)| CameraConfig {
+            key: format!("cam{}", i + 1),
+            url: u.parse().expect("camsim url"),
+            username: None,
+            password: None,
+        })
+        .collect()
+}
+
+fn test_config(storage: PathBuf) -> RecorderConfig {
+    RecorderConfig {
+        rotate_interval_s: 3,
+        backoff_initial_ms: 250,
+        backoff_max_ms: 1_000,
+        connect_timeout_ms: 5_000,
+        ..RecorderConfig::new(storage)
+    }
+}
+
+async fn start_recorders(
+    dir: &std::path::Path,
+    urls: &[String],
+    shutdown: &watch::Receiver<bool>,
+) -> Vec<Running> {
+    let mut out = Vec::new();
+    for db in TestDb::all(dir).await.expect("test databases") {
+        let storage = dir.join(format!("store-{}", db.label));
+        let (sink, rx) = ChannelEvents::new();
+        let rec = Recorder::new(
+            db.pool.clone(),
+            test_config(storage.clone()),
+            RetinaOpener::new(),
+            Arc::new(sink),
+            Arc::new(SystemClock),
+        );
+        let task = tokio::spawn(rec.run(cameras(urls), shutdown.clone()));
+        out.push(Running {
+            db,
+            storage,
+            events: EventLog::new(rx),
+            task,
+        });
+    }
+    out
+}
+
+async fn wait_segments(r: &Running, key: &str, n: usize) {
+    let what = format!("{n} segments of {key} on {}", r.db.label);
+    poll_until(&what, Duration::from_secs(40), || async {
+        (camera_segments(&r.db.pool, key).await.len() >= n).then_some(())
+    })
+    .await;
+}
+
+async fn stop(r: Running) -> (TestDb, PathBuf, EventLog, Vec<CameraReport>) {
+    let reports = tokio::time::timeout(Duration::from_secs(20), r.task)
+        .await
+        .expect("recorder stops within 20 s of shutdown")
+        .expect("recorder task")
+        .expect("recorder result");
+    let mut events = r.events;
+    events.drain();
+    (r.db, r.storage, events, reports)
+}
+
+/// Segments of one session follow each other exactly.
+fn assert_contiguous(label: &str, segs: &[index::SegmentRow]) {
+    for w in segs.windows(2) {
+        assert_eq!(
+            w[1].start_time_90k,
+            w[0].end_time_90k(),
+            "{label}: segment {} starts where {} ends",
+            w[1].seq,
+            w[0].seq
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_camsim_cameras_into_verified_segments() {
+    let Some(cs) = start_camsim(
+        3,
+        &[
+            "--width",
+            "640",
+            "--height",
+            "360",
+            "--fps",
+            "15",
+            "--keyint",
+            "15",
+            "--duration",
+            "90",
+        ],
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let runs = start_recorders(dir.path(), &cs.urls, &stop_rx).await;
+    for r in &runs {
+        for key in ["cam1", "cam2", "cam3"] {
+            wait_segments(r, key, 2).await;
+        }
+    }
+    let stop_90k = SystemClock.now_90k();
+    stop_tx.send(true).expect("shutdown");
+    for r in runs {
+        let (db, storage, events, reports) = stop(r).await;
+        let label = db.label;
+        for key in ["cam1", "cam2", "cam3"] {
+            let segs = camera_segments(&db.pool, key).await;
+            assert!(segs.len() >= 3, "{label} {key}: {} segments", segs.len());
+            assert_contiguous(label, &segs);
+            for s in &segs {
+                verify_segment_file(&storage, s);
+                assert_eq!(
+                    (s.width, s.height),
+                    (640, 360),
+                    "{label} {key}: resolution from SPS"
+                );
+                if s.duration_90k >= secs_to_90k(1) {
+                    assert!(
+                        (13_500..=16_500).contains(&s.fps_x1000),
+                        "{label} {key} seg {}: measured fps×1000 {}",
+                        s.seq,
+                        s.fps_x1000
+                    );
+                }
+            }
+            for s in &segs[..segs.len() - 1] {
+                assert!(
+                    s.duration_90k >= secs_to_90k(3),
+                    "rotated after 3 s, on a key frame"
+                );
+                assert!(
+                    s.duration_90k <= secs_to_90k(5),
+                    "rotated at the first key frame after 3 s"
+                );
+            }
+            // Normal shutdown: the open segment was finished and indexed, up to the stop.
+            let last = segs.last().expect("segments");
+            assert!(
+                last.end_time_90k() >= stop_90k - secs_to_90k(1),
+                "{label} {key}: last segment ends {} s before shutdown",
+                (stop_90k - last.end_time_90k()) as f64 / 90_000.0
+            );
+            let rep = reports.iter().find(|r| r.camera == key).expect("report");
+            let written: i64 = segs.iter().map(|s| s.frame_count).sum();
+            assert_eq!(
+                written as u64, rep.frames_written,
+                "{label} {key}: every received frame after the first key frame is indexed"
+            );
+            assert!(
+                rep.frames - rep.frames_written < 30,
+                "{label} {key}: at most one GOP skipped at start"
+            );
+            assert_eq!(rep.write_failures, 0);
+            let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
+            assert!(
+                index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        assert!(
+            events
+                .seen
+                .iter()
+                .any(|e| matches!(e, VideoEvent::SegmentWritten { .. }))
+        );
+        assert!(
+            !events
+                .seen
+                .iter()
+                .any(|e| matches!(e, VideoEvent::CameraDown { .. })),
+            "{label}: {:?}",
+            events.seen
+        );
+        db.close().await.expect("close db");
+    }
+    drop(cs);
+}
+
+fn down_of<'a>(key: &'a str) -> impl Fn(&VideoEvent) -> bool + 'a {
+    move |e| matches!(e, VideoEvent::CameraDown { camera, .. } if camera == key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn camera_failures_are_detected_within_5s_and_gaps_recorded() {
+    let Some(mut cs) = start_camsim(
+        3,
+        &[
+            "--width",
+            "640",
+            "--height",
+            "360",
+            "--fps",
+            "15",
+            "--keyint",
+            "15",
+            "--one-encoder",
+            "--stdin-control",
+            "--duration",
+            "90",
+        ],
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut runs = start_recorders(dir.path(), &cs.urls, &stop_rx).await;
+    for r in &runs {
+        for key in ["cam1", "cam2", "cam3"] {
+            wait_segments(r, key, 1).await;
+        }
+    }
+    // cam2: the camera drops the connection and refuses new ones; cam3: connection up, no frames.
+    let fail_90k = SystemClock.now_90k();
+    cs.control("close cam2");
+    cs.control("freeze cam3");
+    for r in &mut runs {
+        for key in ["cam2", "cam3"] {
+            let e = r
+                .events
+                .wait_for(&format!("{key} down"), Duration::from_secs(8), down_of(key))
+                .await;
+            let VideoEvent::CameraDown {
+                onset_90k,
+                detected_90k,
+                ..
+            } = e
+            else {
+                unreachable!()
+            };
+            assert!(
+                detected_90k - fail_90k <= secs_to_90k(5),
+                "{} {key}: detected {:.2} s after the failure",
+                r.db.label,
+                (detected_90k - fail_90k) as f64 / 90_000.0
+            );
+            assert!(onset_90k <= detected_90k && onset_90k >= fail_90k - secs_to_90k(1));
+        }
+    }
+    let restore_90k = SystemClock.now_90k();
+    cs.control("restore cam2");
+    cs.control("restore cam3");
+    for r in &mut runs {
+        for key in ["cam2", "cam3"] {
+            r.events
+                .wait_for(
+                    &format!("{key} gap"),
+                    Duration::from_secs(15),
+                    |e| matches!(e, VideoEvent::GapRecorded { camera, .. } if camera == key),
+                )
+                .await;
+            r.events
+                .wait_for(
+                    &format!("{key} up"),
+                    Duration::from_secs(5),
+                    |e| matches!(e, VideoEvent::CameraUp { camera, .. } if camera == key),
+                )
+                .await;
+        }
+    }
+    // One more segment after the outage, then stop.
+    let after: Vec<usize> = {
+        let mut v = Vec::new();
+        for r in &runs {
+            v.push(camera_segments(&r.db.pool, "cam2").await.len());
+        }
+        v
+    };
+    for (r, n) in runs.iter().zip(after) {
+        wait_segments(r, "cam2", n + 1).await;
+        wait_segments(r, "cam3", 3).await;
+    }
+    stop_tx.send(true).expect("shutdown");
+    for r in runs {
+        let (db, storage, events, _reports) = stop(r).await;
+        let label = db.label;
+        for key in ["cam2", "cam3"] {
+            let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
+            let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
+                .await
+                .unwrap();
+            assert_eq!(gaps.len(), 1, "{label} {key}: one gap: {gaps:?}");
+            let g = &gaps[0];
+            let segs = camera_segments(&db.pool, key).await;
+            for s in &segs {
+                verify_segment_file(&storage, s);
+            }
+            // The gap starts exactly where a segment ends and ends exactly where the next starts.
+            let before = segs.iter().position(|s| s.end_time_90k() == g.start_90k);
+            let after = segs.iter().position(|s| s.start_time_90k == g.end_90k);
+            assert!(
+                before.is_some() && after.is_some(),
+                "{label} {key}: gap {g:?} bounds match segments"
+            );
+            assert_eq!(after, before.map(|b| b + 1));
+            assert!(
+                g.start_90k >= fail_90k - secs_to_90k(1)
+                    && g.start_90k <= fail_90k + secs_to_90k(1)
+            );
+            assert!(
+                g.end_90k >= restore_90k && g.end_90k <= restore_90k + secs_to_90k(4),
+                "{label} {key}: gap end {:.2} s after restore",
+                (g.end_90k - restore_90k) as f64 / 90_000.0
+            );
+            let expect_reason = if key == "cam3" { "frames stopped" } else { "" };
+            assert!(
+                g.reason.contains(expect_reason),
+                "{label} {key}: reason {}",
+                g.reason
+            );
+            let up = events
+                .seen
+                .iter()
+                .find(|e| matches!(e, VideoEvent::CameraUp { camera, .. } if camera == key))
+                .expect("up");
+            let VideoEvent::CameraUp { up_90k, .. } = up else {
+                unreachable!()
+            };
+            assert!(*up_90k >= g.end_90k - secs_to_90k(1));
+        }
+        // cam1 never stopped: no gap, no down event, contiguous segments throughout.
+        let id1 = index::camera_id(&db.pool, "cam1").await.unwrap().unwrap();
+        assert!(
+            index::gaps_in_range(&db.pool, id1, i64::MIN / 2, i64::MAX / 2)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            !events.seen.iter().any(down_of("cam1")),
+            "{label}: cam1 never down"
+        );
+        let segs1 = camera_segments(&db.pool, "cam1").await;
+        assert_contiguous(label, &segs1);
+        let last = segs1.last().expect("cam1 segments");
+        assert!(segs1[0].start_time_90k < fail_90k && last.end_time_90k() > restore_90k);
+        db.close().await.expect("close db");
+    }
+    drop(cs);
+}
