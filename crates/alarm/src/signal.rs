@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use strongroom_domain::{Actor, Fact};
 
-use crate::zone::ZoneType;
+use crate::zone::{Visibility, ZoneType};
 
 /// What a device reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -113,7 +113,9 @@ impl ZoneSignal {
     }
 
     /// The raw signal as a `device.state` fact, for the journal (the sink's durability record).
-    pub fn to_fact(&self) -> Fact {
+    /// `visibility` must come from the zone type ([`crate::AlarmSystem::signal_fact`] does that):
+    /// a holdup button's raw press is as silent as the holdup alarm.
+    pub fn to_fact(&self, visibility: Visibility) -> Fact {
         let kind = serde_json::to_value(self.kind).unwrap_or(serde_json::Value::Null);
         let mut f = Fact::new(
             strongroom_domain::fact::kinds::DEVICE_STATE,
@@ -127,7 +129,8 @@ impl ZoneSignal {
         .with("signal", kind)
         .with("category", self.category.map(ZoneType::as_str))
         .with("code", self.code.clone())
-        .with("test", self.test);
+        .with("test", self.test)
+        .with("visibility", visibility.as_str());
         if let Some(t) = self.source_time_ms {
             f = f.with("source_time_ms", t);
         }
@@ -404,8 +407,9 @@ mod tests {
     fn signal_fact_has_no_floats() {
         let mut s = ZoneSignal::for_sensor("panic-pos", SignalKind::Alarm, 5);
         s.seq = Some(3);
-        let f = s.to_fact();
+        let f = s.to_fact(Visibility::Monitoring);
         assert_eq!(f.validate(), Ok(()));
+        assert_eq!(f.payload["visibility"], "monitoring");
         assert_eq!(f.payload["signal"]["kind"], "alarm");
     }
 }

@@ -35,7 +35,7 @@ use crate::facts::kinds;
 use crate::schedule::{is_open_at, next_closing_after};
 use crate::signal::{SignalKind, ZoneSignal};
 use crate::supervision::{Supervisor, TroubleAt, TroubleKind, TroubleTracker};
-use crate::zone::ZoneType;
+use crate::zone::{Visibility, ZoneType};
 
 /// How a partition is armed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -337,6 +337,29 @@ impl AlarmSystem {
         out
     }
 
+    /// The zone type a signal resolves to: the event code's category where it overrides, else
+    /// the configured sensor's type, else the category.
+    pub fn signal_zone_type(&self, s: &ZoneSignal) -> Option<ZoneType> {
+        let configured = self.find_sensor(s).map(|i| self.cfg.sensors[i].zone_type);
+        match (s.category, configured) {
+            (Some(c), _) if c.overrides_configured() => Some(c),
+            (_, Some(z)) => Some(z),
+            (c, None) => c,
+        }
+    }
+
+    /// Who may see facts about this signal (`monitoring` for holdup and duress zones).
+    pub fn signal_visibility(&self, s: &ZoneSignal) -> Visibility {
+        self.signal_zone_type(s)
+            .map_or(Visibility::All, ZoneType::visibility)
+    }
+
+    /// The raw signal as a `device.state` fact with the right visibility: what the server
+    /// journals when a sink receives a signal, before (or with) [`AlarmSystem::handle`].
+    pub fn signal_fact(&self, s: &ZoneSignal) -> Fact {
+        s.to_fact(self.signal_visibility(s))
+    }
+
     fn sensor_index(&self, id: &str) -> Option<usize> {
         self.cfg.sensors.iter().position(|s| s.id == id)
     }
@@ -374,12 +397,8 @@ impl AlarmSystem {
                 break;
             }
         }
-        let configured = idx.map(|i| self.cfg.sensors[i].zone_type);
-        let zone_type = match (s.category, configured) {
-            (Some(c), _) if c.overrides_configured() => Some(c),
-            (_, Some(z)) => Some(z),
-            (c, None) => c,
-        };
+        let zone_type = self.signal_zone_type(s);
+        let visibility = zone_type.map_or(Visibility::All, ZoneType::visibility);
         let onset_ms = s.source_time_ms.unwrap_or(s.time_ms);
         let at = TroubleAt {
             source: &s.source,
@@ -394,7 +413,8 @@ impl AlarmSystem {
                     .with("source", s.source.clone())
                     .with("sensor", device.clone())
                     .with("zone", s.zone)
-                    .with("code", s.code.clone()),
+                    .with("code", s.code.clone())
+                    .with("visibility", visibility.as_str()),
             ),
             SignalKind::Trouble => {
                 let k = TroubleKind::from_zone_type(zone_type);
@@ -438,7 +458,8 @@ impl AlarmSystem {
                             .with("sensor", sc.id.clone())
                             .with("zone", sc.zone)
                             .with("partition", sc.partition)
-                            .with("effective", effective),
+                            .with("effective", effective)
+                            .with("visibility", sc.zone_type.visibility().as_str()),
                     );
                 }
             },
@@ -534,6 +555,7 @@ impl AlarmSystem {
                                 .with("sensor", sc.id.clone())
                                 .with("zone", sc.zone)
                                 .with("ends_ms", ends_ms)
+                                .with("audible", true)
                                 .with("visibility", "all"),
                         );
                         false
@@ -849,6 +871,7 @@ impl AlarmSystem {
                         .with("partitions", disarmed)
                         .with("arm_at_ms", plan.act_ms)
                         .with("close_ms", plan.close_ms)
+                        .with("audible", true)
                         .with("visibility", "all"),
                 );
             }

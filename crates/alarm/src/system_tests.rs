@@ -209,6 +209,11 @@ fn disarmed_intrusion_zones_are_quiet_but_24_hour_zones_are_not() {
     assert_eq!(p["visibility"], "monitoring");
     assert_eq!(p["dispatch_required"], true);
     let holdup_id = p["alarm_id"].clone();
+    // The raw press journaled by the server is as hidden as the alarm.
+    let press = ZoneSignal::for_sensor("holdup-pos", SignalKind::Alarm, t);
+    assert_eq!(sys.signal_fact(&press).payload["visibility"], "monitoring");
+    let press = ZoneSignal::for_sensor("panic-pos", SignalKind::Alarm, t);
+    assert_eq!(sys.signal_fact(&press).payload["visibility"], "all");
 
     // Disarming (even when armed) silences none of them: the queue still holds all three.
     sys.handle(
