@@ -5,6 +5,8 @@
 //! - [`mp4`]: progressive MP4 for any list of segments, streamed with constant memory (byte ranges too).
 //! - [`evidence`]: signed evidence bundles (MP4 + manifest + Ed25519 signature + site key) and their
 //!   offline verifier.
+//! - [`still`]: decode the frame at an instant (OpenH264), burn in camera name and time, encode
+//!   JPEG/BMP/GIF/PNG.
 //! - [`hashing`]: one-pass SHA-256 of a stream and of byte ranges of it, on two threads.
 #![forbid(unsafe_code)]
 
@@ -12,3 +14,4 @@ pub mod evidence;
 pub mod hashing;
 pub mod mp4;
 pub mod segment;
+pub mod still;

@@ -63,6 +63,33 @@ pub fn annexb_nals(stream: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// Groups the NAL units of an Annex B stream into access units (frames), in stream order.
+///
+/// A new access unit starts at an access unit delimiter, SPS, PPS or SEI that follows a slice, or at a
+/// slice whose `first_mb_in_slice` is 0 (ITU-T H.264 §7.4.1.2.3, simplified for the streams cameras and
+/// encoders produce).
+pub fn annexb_access_units(stream: &[u8]) -> Vec<Vec<&[u8]>> {
+    let mut units: Vec<Vec<&[u8]>> = Vec::new();
+    let mut current: Vec<&[u8]> = Vec::new();
+    let mut has_slice = false;
+    for nal in annexb_nals(stream) {
+        let t = nal_type(nal);
+        let is_slice = (1..=5).contains(&t);
+        let first_mb_zero = nal.get(1).is_some_and(|b| b & 0x80 != 0);
+        let starts_new = has_slice && ((is_slice && first_mb_zero) || matches!(t, 6..=9 | 14 | 15));
+        if starts_new {
+            units.push(std::mem::take(&mut current));
+            has_slice = false;
+        }
+        has_slice |= is_slice;
+        current.push(nal);
+    }
+    if !current.is_empty() {
+        units.push(current);
+    }
+    units
+}
+
 /// Appends `nal` to `out` in AVCC form (4-byte big-endian length, then the NAL).
 pub fn push_avcc_nal(out: &mut Vec<u8>, nal: &[u8]) -> Result<(), H264Error> {
     let len = u32::try_from(nal.len()).map_err(|_| H264Error::NalTooLarge(nal.len()))?;
@@ -269,6 +296,21 @@ mod tests {
         assert!(validate_avcc(&avcc).is_ok());
         assert!(avcc_is_idr(&avcc));
         assert_eq!(avcc_nals(&avcc).count(), 3);
+    }
+
+    #[test]
+    fn access_units_split_at_first_slice() {
+        // SPS, PPS, IDR (first_mb 0), P (first_mb 0), second slice of P (first_mb != 0), AUD, P.
+        let stream = [
+            0, 0, 0, 1, 0x67, 1, 0, 0, 1, 0x68, 2, 0, 0, 1, 0x65, 0x88, 0, 0, 1, 0x41, 0x9a, 0, 0,
+            1, 0x41, 0x20, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x41, 0x9b,
+        ];
+        let aus = annexb_access_units(&stream);
+        let types: Vec<Vec<u8>> = aus
+            .iter()
+            .map(|au| au.iter().map(|n| nal_type(n)).collect())
+            .collect();
+        assert_eq!(types, vec![vec![7, 8, 5], vec![1, 1], vec![9, 1]]);
     }
 
     #[test]
