@@ -10,11 +10,13 @@
 //! - [`events`]: `VideoEvent` and the `VideoEvents` sink; [`clock`]: the injected `Clock`.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod clock;
 pub mod events;
 pub mod health;
 pub mod index;
 pub mod recorder;
+pub mod retention;
 pub mod source;
 
 /// Registers sqlx's SQLite and PostgreSQL drivers for the Any pool. Call once before connecting.

@@ -84,6 +84,9 @@ pub enum RecorderError {
         #[source]
         source: std::io::Error,
     },
+    /// Leftover deletes could not be finished.
+    #[error(transparent)]
+    Retention(#[from] crate::retention::RetentionError),
     /// A camera task panicked.
     #[error("camera task failed: {0}")]
     Task(String),
@@ -163,6 +166,8 @@ impl<O: Opener, E: VideoEvents, C: Clock> Recorder<O, E, C> {
                 source,
             }
         })?;
+        // Finish deletes a crash interrupted (garbage rows whose files may still exist).
+        crate::retention::collect_garbage(&self.pool, &self.config.storage_dir).await?;
         let health_task = tokio::spawn(health::run_health(
             self.health.clone(),
             self.clock.clone(),

@@ -16,8 +16,29 @@ pub struct TestDb {
     pub pool: AnyPool,
     /// "sqlite" or "postgres".
     pub label: &'static str,
-    /// Schema to drop at [`TestDb::close`] (Postgres only).
-    schema: Option<(String, String)>,
+    /// Database URL.
+    pub url: String,
+    /// Schema of this test (Postgres only); dropped at [`TestDb::close`].
+    pub schema: Option<String>,
+}
+
+/// Connects to `url`, with `search_path` set to `schema` on every connection when given.
+pub async fn connect(url: &str, schema: Option<&str>) -> Result<AnyPool, IndexError> {
+    crate::install_drivers();
+    let mut opts = AnyPoolOptions::new().max_connections(4);
+    if let Some(schema) = schema {
+        let s = schema.to_owned();
+        opts = opts.after_connect(move |conn, _meta| {
+            let s = s.clone();
+            Box::pin(async move {
+                sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {s}")))
+                    .execute(conn)
+                    .await?;
+                Ok(())
+            })
+        });
+    }
+    Ok(opts.connect(url).await?)
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -31,14 +52,12 @@ impl TestDb {
             "sqlite://{}?mode=rwc",
             dir.join(format!("index-{n}.db")).display()
         );
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
-            .connect(&url)
-            .await?;
+        let pool = connect(&url, None).await?;
         index::migrate(&pool).await?;
         Ok(TestDb {
             pool,
             label: "sqlite",
+            url,
             schema: None,
         })
     }
@@ -64,25 +83,13 @@ impl TestDb {
             .execute(&admin)
             .await?;
         admin.close().await;
-        let s = schema.clone();
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
-            .after_connect(move |conn, _meta| {
-                let s = s.clone();
-                Box::pin(async move {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {s}")))
-                        .execute(conn)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await?;
+        let pool = connect(url, Some(&schema)).await?;
         index::migrate(&pool).await?;
         Ok(TestDb {
             pool,
             label: "postgres",
-            schema: Some((url.to_owned(), schema)),
+            url: url.to_owned(),
+            schema: Some(schema),
         })
     }
 
@@ -100,10 +107,10 @@ impl TestDb {
     /// Closes the pool and drops the test schema.
     pub async fn close(self) -> Result<(), IndexError> {
         self.pool.close().await;
-        if let Some((url, schema)) = self.schema {
+        if let Some(schema) = self.schema {
             let admin = AnyPoolOptions::new()
                 .max_connections(1)
-                .connect(&url)
+                .connect(&self.url)
                 .await?;
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
                 .execute(&admin)

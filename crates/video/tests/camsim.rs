@@ -376,3 +376,173 @@ async fn camera_failures_are_detected_within_5s_and_gaps_recorded() {
     }
     drop(cs);
 }
+
+/// Child half of the SIGKILL test: records until killed. Does nothing unless the parent set the env.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_child_recorder() {
+    let Ok(db_url) = std::env::var("VIDEO_CRASH_CHILD_DB") else {
+        return;
+    };
+    let schema = std::env::var("VIDEO_CRASH_CHILD_SCHEMA").ok();
+    let store = std::env::var("VIDEO_CRASH_CHILD_STORE").expect("store");
+    let urls: Vec<String> = std::env::var("VIDEO_CRASH_CHILD_URLS")
+        .expect("urls")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let pool = strongroom_video::testing::connect(&db_url, schema.as_deref())
+        .await
+        .expect("connect");
+    let (_tx, rx) = watch::channel(false);
+    Recorder::new(
+        pool,
+        test_config(store.into()),
+        RetinaOpener::new(),
+        Arc::new(strongroom_video::events::NoEvents),
+        Arc::new(SystemClock),
+    )
+    .run(cameras(&urls), rx)
+    .await
+    .expect("recorder");
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_leaves_every_indexed_segment_playable_and_restart_records_the_gap() {
+    let Some(cs) = start_camsim(
+        2,
+        &[
+            "--width",
+            "640",
+            "--height",
+            "360",
+            "--fps",
+            "15",
+            "--keyint",
+            "15",
+            "--one-encoder",
+            "--duration",
+            "120",
+        ],
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    for db in TestDb::all(dir.path()).await.expect("dbs") {
+        let label = db.label;
+        let storage = dir.path().join(format!("store-{label}"));
+        let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
+        cmd.args(["crash_child_recorder", "--exact", "--nocapture"])
+            .env("VIDEO_CRASH_CHILD_DB", &db.url)
+            .env("VIDEO_CRASH_CHILD_STORE", &storage)
+            .env("VIDEO_CRASH_CHILD_URLS", cs.urls.join(","))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        if let Some(s) = &db.schema {
+            cmd.env("VIDEO_CRASH_CHILD_SCHEMA", s);
+        }
+        let mut child = KillOnDrop(cmd.spawn().expect("spawn child recorder"));
+        let probe = Running {
+            db,
+            storage: storage.clone(),
+            events: EventLog::new(ChannelEvents::new().1),
+            task: tokio::spawn(async { Ok(Vec::new()) }),
+        };
+        for key in ["cam1", "cam2"] {
+            wait_segments(&probe, key, 3).await;
+        }
+        let db = probe.db;
+        // Kill mid-segment: at least 1.5 s after the last indexed segment of cam1 ended.
+        poll_until("cam1 mid-segment", Duration::from_secs(10), || async {
+            let segs = camera_segments(&db.pool, "cam1").await;
+            let end = segs.last().map_or(i64::MAX, |s| s.end_time_90k());
+            (SystemClock.now_90k() - end >= secs_to_90k(3) / 2).then_some(())
+        })
+        .await;
+        child.0.kill().expect("SIGKILL");
+        child.0.wait().expect("reap");
+        let kill_90k = SystemClock.now_90k();
+
+        let report = strongroom_video::check::check(&db.pool, &storage, true)
+            .await
+            .expect("check");
+        assert!(report.is_consistent(), "{label}: after SIGKILL: {report:?}");
+        assert_eq!(report.missing_files.len(), 0);
+        assert!(report.segments_checked >= 6);
+        let mut before = Vec::new();
+        for key in ["cam1", "cam2"] {
+            let segs = camera_segments(&db.pool, key).await;
+            for s in &segs {
+                verify_segment_file(&storage, s);
+            }
+            before.push(segs.last().cloned().expect("segments"));
+        }
+        // The segments open at the kill are files without rows (allowed), nothing else.
+        for f in &report.orphan_files {
+            assert!(
+                before
+                    .iter()
+                    .any(|l| *f == format!("{}/{:010}.seg", l.camera_id, l.seq + 1)),
+                "{label}: unexpected orphan {f}"
+            );
+        }
+
+        // Restart on the same index and storage: recording resumes and the outage is a gap.
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (sink, rx) = ChannelEvents::new();
+        let rec = Recorder::new(
+            db.pool.clone(),
+            test_config(storage.clone()),
+            RetinaOpener::new(),
+            Arc::new(sink),
+            Arc::new(SystemClock),
+        );
+        let run = Running {
+            db,
+            storage: storage.clone(),
+            events: EventLog::new(rx),
+            task: tokio::spawn(rec.run(cameras(&cs.urls), stop_rx)),
+        };
+        for key in ["cam1", "cam2"] {
+            let n = camera_segments(&run.db.pool, key).await.len();
+            wait_segments(&run, key, n + 1).await;
+        }
+        stop_tx.send(true).expect("shutdown");
+        let (db, storage, _events, _reports) = stop(run).await;
+        for (key, last) in ["cam1", "cam2"].iter().zip(&before) {
+            let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
+            let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
+                .await
+                .unwrap();
+            assert_eq!(gaps.len(), 1, "{label} {key}: {gaps:?}");
+            assert_eq!(
+                gaps[0].start_90k,
+                last.end_time_90k(),
+                "gap starts at the last durable frame"
+            );
+            assert_eq!(gaps[0].reason, "recorder offline");
+            assert!(gaps[0].end_90k > kill_90k);
+            let segs = camera_segments(&db.pool, key).await;
+            let next = segs.iter().find(|s| s.seq > last.seq).expect("new segment");
+            assert_eq!(
+                next.start_time_90k, gaps[0].end_90k,
+                "gap ends at the first new frame"
+            );
+            assert!(next.seq > last.seq + 1, "the orphan's number is not reused");
+        }
+        let report = strongroom_video::check::check(&db.pool, &storage, true)
+            .await
+            .expect("check");
+        assert!(report.is_consistent(), "{label}: after restart: {report:?}");
+        db.close().await.expect("close");
+    }
+    drop(cs);
+}
