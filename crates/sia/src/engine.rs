@@ -278,7 +278,7 @@ impl ReceiverCore {
         if h.kind == MessageKind::Null {
             return Outcome::LinkTest { account, ack };
         }
-        let signals = match signal::decode(h, &account, &content) {
+        let signals = match signal::decode(h, &account, &content, now) {
             Ok(s) => s,
             Err(e) => return Self::reject(Rejection::NotUnderstood(e), Some(h), now),
         };

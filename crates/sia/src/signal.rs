@@ -50,6 +50,8 @@ pub struct AlarmSignal {
     pub raw: String,
     /// Time the panel stamped on the frame, if any.
     pub event_time: Option<Timestamp>,
+    /// Receiver clock when the frame was processed (`None` for signals built to send).
+    pub received_at: Option<Timestamp>,
     /// DC-09 sequence number of the carrying frame.
     pub seq: u16,
     /// Index of this event within its frame (SIA DCS frames may carry several).
@@ -90,6 +92,7 @@ pub fn decode(
     header: &Header,
     account: &str,
     content: &Content,
+    received_at: Timestamp,
 ) -> Result<Vec<AlarmSignal>, SignalError> {
     let base = |protocol, code: String, qualifier, idx: usize| AlarmSignal {
         account: account.to_string(),
@@ -102,6 +105,7 @@ pub fn decode(
         text: None,
         raw: content.data.clone(),
         event_time: content.timestamp,
+        received_at: Some(received_at),
         seq: header.seq,
         index_in_frame: u8::try_from(idx).unwrap_or(u8::MAX),
         encrypted: header.encrypted,
@@ -217,6 +221,7 @@ impl AlarmSignal {
             text: None,
             raw: String::new(),
             event_time: None,
+            received_at: None,
             seq: 0,
             index_in_frame: 0,
             encrypted: false,
@@ -246,6 +251,7 @@ mod tests {
             &hdr(MessageKind::AdmCid),
             "1234",
             &Content::data("#1234|3401 02 015"),
+            Timestamp::UNIX_EPOCH,
         )
         .expect("ok");
         assert_eq!(s.len(), 1);
@@ -268,7 +274,8 @@ mod tests {
             decode(
                 &hdr(MessageKind::AdmCid),
                 "1234",
-                &Content::data("#1234|1999 01 001")
+                &Content::data("#1234|1999 01 001"),
+                Timestamp::UNIX_EPOCH
             ),
             Err(SignalError::UnknownCidCode(999))
         );
@@ -276,7 +283,8 @@ mod tests {
             decode(
                 &hdr(MessageKind::AdmCid),
                 "1234",
-                &Content::data("#9999|1130 01 001")
+                &Content::data("#9999|1130 01 001"),
+                Timestamp::UNIX_EPOCH
             ),
             Err(SignalError::AccountMismatch { .. })
         ));
@@ -288,6 +296,7 @@ mod tests {
             &hdr(MessageKind::SiaDcs),
             "1234",
             &Content::data("#1234|Nri1/BA001/RP"),
+            Timestamp::UNIX_EPOCH,
         )
         .expect("ok");
         assert_eq!(s.len(), 2);

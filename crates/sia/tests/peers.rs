@@ -148,6 +148,7 @@ fn panel_contact_id_plain_tcp() {
     );
     assert_eq!((s[0].seq, s[1].seq), (11, 12));
     assert!(!s[0].encrypted);
+    assert!(s[0].received_at.is_some());
     assert!(
         wire_rx(&lines)
             .iter()
@@ -618,20 +619,34 @@ fn central_contact_id_aes128_tcp() {
 fn central_sia_dcs_plain_tcp_and_test_mode() {
     let Some(p) = peers() else { return };
     let mut c = central(&p, false, &["1234"]);
-    let mut cfg = SenderConfig::new(c.addr, "1234");
-    cfg.test_mode = true;
-    let tx = sender(cfg, system_like());
     let mut s = AlarmSignal::new("1234", Protocol::SiaDcs, "BA", Qualifier::New);
     s.zone = Some(5);
     s.partition = Some(2);
+    {
+        let tx = sender(SenderConfig::new(c.addr, "1234"), system_like());
+        tx.send(s.clone());
+        assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
+        let v = frame_line(&mut c);
+        assert_eq!(
+            (v["result"].as_str(), v["code"].as_str()),
+            (Some("ACK"), Some("BA")),
+            "{v}"
+        );
+        assert!(
+            v["raw"].as_str().unwrap_or("").contains("#1234|Nri2/BA5]"),
+            "{v}"
+        );
+    }
+    let mut cfg = SenderConfig::new(c.addr, "1234");
+    cfg.test_mode = true;
+    let tx = sender(cfg, system_like());
     tx.send(s);
     assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
-    let v = frame_line(&mut c);
-    assert_eq!(
-        (v["result"].as_str(), v["code"].as_str()),
-        (Some("ACK"), Some("RX")),
-        "{v}"
-    );
+    let v = c
+        .proc
+        .wait_json(PEER_TIMEOUT, |v| v["code"] == "RX")
+        .unwrap_or_else(|| panic!("no drill frame: {}", c.proc.dump()));
+    assert_eq!(v["result"], "ACK", "{v}");
     let r = &tx.rec.records()[0];
     assert_eq!(
         (r.code.as_str(), r.original_code.as_str(), r.test),
