@@ -123,6 +123,7 @@ struct Shared<S, C> {
     clock: Arc<C>,
     stats: Arc<ReceiverStats>,
     recent: Mutex<VecDeque<Rejection>>,
+    pending_supervision: Mutex<VecDeque<SupervisionEvent>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -199,12 +200,17 @@ impl<S: SignalSink, C: Clock> Shared<S, C> {
 
     async fn tick(&self) {
         let events = lock(&self.supervisor).tick(self.clock.now());
-        for e in events {
-            // A failed supervision report is retried by nothing: the sink must not fail here
-            // for long; count it so it is visible.
+        lock(&self.pending_supervision).extend(events);
+        // Deliver in order; on a sink failure keep the rest (and the failed one) for the next tick.
+        loop {
+            let Some(e) = lock(&self.pending_supervision).front().cloned() else {
+                break;
+            };
             if self.sink.supervision(e).await.is_err() {
                 self.stats.sink_failures.fetch_add(1, Ordering::Relaxed);
+                break;
             }
+            lock(&self.pending_supervision).pop_front();
         }
     }
 }
@@ -244,6 +250,7 @@ impl Receiver {
             clock,
             stats: stats.clone(),
             recent: Mutex::new(VecDeque::new()),
+            pending_supervision: Mutex::new(VecDeque::new()),
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();

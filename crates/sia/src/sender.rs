@@ -66,6 +66,10 @@ pub struct SenderConfig {
     pub timestamp_plain: bool,
     /// Drill mode: see the module docs.
     pub test_mode: bool,
+    /// When the queue has been idle this long, send a NULL link test so the central station can
+    /// supervise the path (recorded with `item_id` 0 and code `NULL`; failures count toward
+    /// failover). `None` disables.
+    pub link_test_interval_s: Option<u64>,
 }
 
 impl SenderConfig {
@@ -85,6 +89,7 @@ impl SenderConfig {
             failover_after: 3,
             timestamp_plain: true,
             test_mode: false,
+            link_test_interval_s: None,
         }
     }
 }
@@ -364,9 +369,27 @@ impl<Q: OutboundQueue, R: DispatchRecorder, C: Clock> Sender<Q, R, C> {
             let item = match self.queue.front().await {
                 Ok(Some(i)) => i,
                 Ok(None) => {
-                    tokio::select! {
-                        _ = self.notify.notified() => {}
+                    let idle_s = self.config.link_test_interval_s;
+                    let link_due = tokio::select! {
+                        _ = self.notify.notified() => false,
+                        _ = async {
+                            match idle_s {
+                                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                                None => std::future::pending::<()>().await,
+                            }
+                        } => true,
                         _ = stop.changed() => return,
+                    };
+                    if link_due && !self.link_test(on_secondary).await {
+                        failures += 1;
+                        if self.config.secondary.is_some()
+                            && failures >= self.config.failover_after.max(1)
+                        {
+                            on_secondary = !on_secondary;
+                            failures = 0;
+                            self.conn = None;
+                            self.udp = None;
+                        }
                     }
                     continue;
                 }
@@ -455,6 +478,66 @@ impl<Q: OutboundQueue, R: DispatchRecorder, C: Clock> Sender<Q, R, C> {
             }
             backoff_ms = (backoff_ms.saturating_mul(2)).min(self.config.backoff_max_ms.max(1));
         }
+    }
+
+    /// Send one NULL link test on the current path; true if ACKed.
+    async fn link_test(&mut self, on_secondary: bool) -> bool {
+        let (path, addr) = match (on_secondary, self.config.secondary) {
+            (true, Some(s)) => (PathKind::Secondary, s),
+            _ => (PathKind::Primary, self.config.primary),
+        };
+        let sent_at = self.clock.now();
+        let stamped = sent_at.checked_add(self.clock_offset).unwrap_or(sent_at);
+        let header = Header {
+            kind: MessageKind::Null,
+            encrypted: false,
+            seq: 0,
+            receiver: Some(self.config.receiver_number.clone()),
+            line: Some(self.config.line.clone()),
+            account: Some(self.config.account.clone()),
+        };
+        let ts = (self.config.key.is_some() || self.config.timestamp_plain).then_some(stamped);
+        let content = Content {
+            data: String::new(),
+            extended: Vec::new(),
+            timestamp: ts,
+        };
+        let Ok(frame) = Frame::build(
+            header,
+            &content,
+            self.config.key.as_ref(),
+            &crate::receiver::pad_seed(sent_at),
+        ) else {
+            return false;
+        };
+        let outcome = match self.exchange(addr, &frame.encode(), 0).await {
+            Ok(Reply::Ack) => AttemptOutcome::Ack,
+            Ok(Reply::Duh) => AttemptOutcome::Duh,
+            Ok(Reply::Nak(t)) => {
+                if let Some(t) = t {
+                    self.clock_offset = t.duration_since(self.clock.now());
+                }
+                AttemptOutcome::Nak { receiver_time: t }
+            }
+            Err(o) => o,
+        };
+        let ok = outcome == AttemptOutcome::Ack;
+        let rec = DispatchRecord {
+            item_id: 0,
+            seq: 0,
+            account: self.config.account.clone(),
+            code: "NULL".into(),
+            original_code: "NULL".into(),
+            test: false,
+            receiver: addr,
+            path,
+            attempt: 1,
+            sent_at,
+            completed_at: self.clock.now(),
+            outcome,
+        };
+        self.recorder.record(rec).await;
+        ok
     }
 
     #[allow(clippy::too_many_arguments)]

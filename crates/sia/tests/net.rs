@@ -167,7 +167,18 @@ async fn supervision_failure_and_restore_with_manual_clock() {
     }];
     let (rx, sink) = start(accounts, clock.clone(), 10).await;
     clock.advance_s(60);
+    // the journal is down when the failure is detected: the event is kept and retried
+    sink.fail.store(true, Ordering::SeqCst);
     clock.advance_s(31);
+    assert!(
+        poll_until(WAIT, || (rx.stats().sink_failures.load(Ordering::Relaxed)
+            >= 2)
+            .then_some(()))
+        .await
+        .is_some()
+    );
+    assert!(sink.supervision_events().is_empty());
+    sink.fail.store(false, Ordering::SeqCst);
     let failed = poll_until(WAIT, || {
         sink.supervision_events()
             .into_iter()

@@ -571,7 +571,9 @@ fn frame_line(c: &mut Central) -> Value {
 fn central_contact_id_plain_tcp() {
     let Some(p) = peers() else { return };
     let mut c = central(&p, false, &["1234"]);
-    let tx = sender(SenderConfig::new(c.addr, "1234"), system_like());
+    let mut cfg = SenderConfig::new(c.addr, "1234");
+    cfg.link_test_interval_s = Some(1);
+    let tx = sender(cfg, system_like());
     tx.send(cid("130", 3, 1));
     assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
     let v = frame_line(&mut c);
@@ -588,6 +590,21 @@ fn central_contact_id_plain_tcp() {
     assert_eq!(tx.queue_len(), 0);
     let r = &tx.rec.records()[0];
     assert_eq!((r.seq, r.path, r.receiver), (1, PathKind::Primary, c.addr));
+    // idle for 1 s: a NULL link test follows, and pysiaalarm ACKs it
+    assert!(
+        poll_blocking(PEER_TIMEOUT, || tx
+            .rec
+            .records()
+            .iter()
+            .any(|r| r.code == "NULL" && r.outcome == AttemptOutcome::Ack)),
+        "{:?}",
+        tx.rec.records()
+    );
+    let v = c
+        .proc
+        .wait_json(PEER_TIMEOUT, |v| v["message_type"] == "NULL")
+        .unwrap_or_else(|| panic!("no NULL at central: {}", c.proc.dump()));
+    assert_eq!(v["result"], "ACK", "{v}");
 }
 
 #[test]

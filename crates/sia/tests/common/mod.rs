@@ -185,6 +185,9 @@ impl SignalSink for MemorySink {
     }
 
     async fn supervision(&self, event: SupervisionEvent) -> Result<(), SinkError> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(SinkError("journal unavailable".into()));
+        }
         self.supervision.lock().expect("lock").push(event);
         Ok(())
     }
