@@ -24,8 +24,10 @@ struct TestDb {
 impl TestDb {
     async fn cleanup(self) {
         self.store.close().await;
-        if let Some((url, schema)) = self.pg {
-            if let Ok(admin) = Store::open(&url).await {
+        if let Some((url, schema)) = self.pg
+            && let Ok(admin) = Store::open(&url).await
+        {
+            {
                 let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DROP SCHEMA IF EXISTS {schema} CASCADE"
                 )))
@@ -219,7 +221,8 @@ async fn sealed_site(db: &TestDb) -> Arc<SiteKey> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_is_detected_and_named() {
-    let cases: Vec<(&str, Vec<&str>, Box<dyn Fn(&Tamper) -> bool>)> = vec![
+    type Expect = Box<dyn Fn(&Tamper) -> bool>;
+    let cases: Vec<(&str, Vec<&str>, Expect)> = vec![
         (
             "one byte of one payload",
             vec![
