@@ -359,3 +359,41 @@ pub struct Activity {
     /// Notes.
     pub notes: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_as_json_with_defaults() {
+        let mut r = Records {
+            vault_dual_auth_configured: true,
+            channels_configured: vec![Channel::Sms],
+            ..Records::default()
+        };
+        r.site.operating_since = Some(jiff::civil::date(2022, 12, 31));
+        let mut a = Attestation {
+            id: "a".into(),
+            item: "sign".into(),
+            ..Attestation::default()
+        };
+        a.values_milli.insert("width_in".into(), 12_000);
+        r.attestations.push(a);
+        let json = serde_json::to_string(&r).expect("serialize");
+        assert!(
+            json.contains("\"operating_since\":\"2022-12-31\""),
+            "{json}"
+        );
+        let back: Records = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(back, r);
+        // Every field may be left out.
+        let sparse: Records =
+            serde_json::from_str(r#"{"cameras":[{"camera_id":"c1","recorded_fps_milli":8000}]}"#)
+                .expect("sparse");
+        assert_eq!(sparse.cameras[0].recorded_fps_milli, Some(8000));
+        assert!(
+            serde_json::from_str::<Records>(r#"{"cameras":[{"recorded_fps_milli":-1}]}"#).is_err(),
+            "negative fps rejected at the boundary"
+        );
+    }
+}

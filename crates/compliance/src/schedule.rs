@@ -375,6 +375,7 @@ pub fn vendor_is_approved(records: &Records, vendor_id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::Records;
     use jiff::civil::date;
 
     fn ms(s: &str, tz: &str) -> i64 {
@@ -423,6 +424,149 @@ mod tests {
         let t = ms("2025-11-02T01:30", "America/Chicago");
         assert_eq!(local_date(t, &tz), date(2025, 11, 2));
         assert_eq!(local_date(t + 3_600_000, &tz), date(2025, 11, 2));
+    }
+
+    fn demo() -> SiteConfig {
+        SiteConfig::parse("demo.toml", strongroom_domain::site::DEMO_SITE_TOML).expect("demo")
+    }
+
+    fn builtin(id: &str) -> Pack {
+        crate::pack::builtin(id).expect("ships").expect("parses")
+    }
+
+    fn today_of(now_ms: i64) -> Date {
+        local_date(now_ms, &TimeZone::get("America/Chicago").expect("tz"))
+    }
+
+    /// §22 scenario 11: a camera last tested 31 January, per pack, and the overdue fact a day late.
+    #[test]
+    fn scenario_11_inspection_due_dates_per_pack() {
+        let site = demo();
+        let mut records = Records::default();
+        for dev in inspectable_devices(&site) {
+            records.inspections.push(crate::records::Inspection {
+                id: format!("i-{dev}"),
+                device_id: dev.into(),
+                time_ms: ms("2025-01-31T15:00", "America/Chicago"),
+                by: "tech".into(),
+                passed: true,
+                notes: String::new(),
+            });
+        }
+        let now = ms("2025-02-10T12:00", "America/Chicago");
+        for (pack, due) in [
+            ("il-dispensary", date(2025, 2, 28)),
+            ("oh-dispensary", date(2025, 3, 2)),
+            ("oh-processor", date(2026, 1, 31)),
+        ] {
+            let t = tasks(&builtin(pack), &site, &records, now);
+            let cam = t
+                .iter()
+                .find(|t| t.kind == TaskKind::Inspection && t.subject == "cam-front")
+                .expect("task");
+            assert_eq!(cam.due_local_date, due, "{pack}");
+            assert_eq!(cam.requirement_id, "ITM-01");
+        }
+        let il = builtin("il-dispensary");
+        let on_due = ms("2025-02-28T23:59", "America/Chicago");
+        let t = tasks(&il, &site, &records, on_due);
+        assert!(crate::facts::overdue(&t, today_of(on_due), on_due).is_empty());
+        let late = ms("2025-03-01T00:01", "America/Chicago");
+        let t = tasks(&il, &site, &records, late);
+        let facts = crate::facts::overdue(&t, today_of(late), late);
+        let n = inspectable_devices(&site).len();
+        assert_eq!(facts.len(), n);
+        let f = facts
+            .iter()
+            .find(|f| f.payload.get("subject") == Some(&"cam-front".into()))
+            .expect("cam-front fact");
+        assert_eq!(f.kind, crate::facts::kinds::TASK_OVERDUE);
+        assert_eq!(f.payload.get("due_local_date"), Some(&"2025-02-28".into()));
+        assert_eq!(f.payload.get("days_overdue"), Some(&1.into()));
+        assert_eq!(f.validate(), Ok(()));
+        let findings = crate::check::evaluate(&il, &site, &records, late);
+        let itm = findings
+            .iter()
+            .find(|f| f.requirement_id == "ITM-01")
+            .expect("ITM-01");
+        assert_eq!(itm.status, crate::check::Status::Fail);
+        assert_eq!(itm.devices.len(), n);
+    }
+
+    /// §22 scenario 10: a vendor removed on day D is due D+5 and overdue after the end of D+5,
+    /// here across the spring-forward DST change.
+    #[test]
+    fn scenario_10_vendor_change_across_dst() {
+        let site = demo();
+        let mut records = Records::default();
+        records.vendor_changes.push(crate::records::VendorChange {
+            id: "c1".into(),
+            vendor_id: "v1".into(),
+            change: crate::records::ChangeKind::Removed,
+            time_ms: ms("2025-03-07T12:00", "America/Chicago"),
+            detail: String::new(),
+            submitted_ms: None,
+        });
+        let il = builtin("il-dispensary");
+        let last_minute = ms("2025-03-12T23:59:59", "America/Chicago");
+        let t = tasks(&il, &site, &records, last_minute);
+        let task = t
+            .iter()
+            .find(|t| t.kind == TaskKind::VendorChangeReport)
+            .expect("task");
+        assert_eq!(task.due_local_date, date(2025, 3, 12));
+        assert_eq!(
+            task.state(today_of(last_minute), last_minute),
+            TaskState::DueToday
+        );
+        // 2025-03-13 00:00:01 CDT is 05:00:01Z; in UTC it is still the 13th, but a naive 24 h x 5
+        // from 12:00 CST would have ended at 13:00 CDT.
+        let next_day = ms("2025-03-13T00:00:01", "America/Chicago");
+        assert_eq!(task.state(today_of(next_day), next_day), TaskState::Overdue);
+        let facts = crate::facts::overdue(
+            &tasks(&il, &site, &records, next_day),
+            today_of(next_day),
+            next_day,
+        );
+        assert!(
+            facts
+                .iter()
+                .any(|f| f.payload.get("requirement_id") == Some(&"VND-02".into()))
+        );
+        let opened = crate::facts::task_opened(task, records.vendor_changes[0].time_ms);
+        assert_eq!(
+            opened.payload.get("due_local_date"),
+            Some(&"2025-03-12".into())
+        );
+    }
+
+    #[test]
+    fn outage_report_due_across_fall_back_and_month_end() {
+        let site = demo();
+        let mut records = Records::default();
+        records.outages.push(crate::records::Outage {
+            id: "o1".into(),
+            start_ms: ms("2025-10-30T22:00", "America/Chicago"),
+            end_ms: Some(ms("2025-10-30T23:50", "America/Chicago")),
+            ..crate::records::Outage::default()
+        });
+        let il = builtin("il-dispensary");
+        let now = ms("2025-11-04T23:30", "America/Chicago");
+        let t = tasks(&il, &site, &records, now);
+        let task = t
+            .iter()
+            .find(|t| t.kind == TaskKind::OutageReport)
+            .expect("task");
+        assert_eq!(task.due_local_date, date(2025, 11, 4));
+        assert_eq!(task.state(today_of(now), now), TaskState::DueToday);
+        // 23:30 CST on Nov 4 is 05:30Z on Nov 5: the UTC date would wrongly call it overdue.
+        assert_eq!(local_date(now, &TimeZone::UTC), date(2025, 11, 5));
+        // OH packs have no outage-report deadline.
+        assert!(
+            tasks(&builtin("oh-dispensary"), &site, &records, now)
+                .iter()
+                .all(|t| t.kind != TaskKind::OutageReport)
+        );
     }
 
     #[test]
