@@ -101,6 +101,30 @@ proptest! {
     }
 
     #[test]
+    fn control_panel_survives_well_framed_arbitrary_replies(
+        replies in proptest::collection::vec((any::<u8>(), proptest::option::of(0x11u8..=0x18), proptest::collection::vec(any::<u8>(), 0..40)), 0..30)
+    ) {
+        let mut cp = ControlPanel::new(CpConfig::default(), vec![ReaderConfig { address: 1, key: ReaderKey::Commissioned([5; 16]) }]).unwrap();
+        let mut now = Instant::now();
+        for (code, scb, data) in replies {
+            if let Some(cmd) = cp.poll_transmit(now) {
+                let (frame, _) = Packet::decode(&cmd).unwrap();
+                prop_assert_eq!(frame.packet.address, 1);
+                let mut reply = Packet::reply(1, frame.packet.sequence, code, data.clone());
+                if let Some(kind) = scb {
+                    reply.security = Some(SecurityBlock { kind, data: vec![1] });
+                    if scs::has_mac(kind) { reply.mac = Some([0; MAC_LEN]); }
+                }
+                cp.handle_input(&reply.encode().unwrap(), now);
+            }
+            while cp.poll_event().is_some() {}
+            now += Duration::from_millis(10);
+        }
+        // Garbage never yields a Secure Channel.
+        prop_assert!(!cp.is_secure(1));
+    }
+
+    #[test]
     fn secure_channel_with_own_pd(key in any::<[u8; 16]>(), facility in any::<u8>(), number in any::<u16>(), address in 0u8..=126) {
         prop_assume!(key != strongroom_osdp::secure::SCBK_D);
         let mut pd = SimPd::new(address, key);

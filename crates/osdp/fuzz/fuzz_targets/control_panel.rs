@@ -9,7 +9,10 @@ use strongroom_osdp::cp::{ControlPanel, CpConfig, ReaderConfig, ReaderKey};
 fuzz_target!(|data: &[u8]| {
     let Ok(mut cp) = ControlPanel::new(
         CpConfig::default(),
-        vec![ReaderConfig { address: 1, key: ReaderKey::Commissioned([7; 16]) }],
+        vec![ReaderConfig {
+            address: 1,
+            key: ReaderKey::Commissioned([7; 16]),
+        }],
     ) else {
         return;
     };
