@@ -270,6 +270,7 @@ async fn libosdp_pd_secure_card_keypad_led_buzzer_over_pty() {
         secure: true
     }));
 
+    let led_sent = Instant::now();
     drv.handle
         .send(ADDRESS, ReaderCommand::Led(LedCommand::grant()))
         .await
@@ -293,6 +294,10 @@ async fn libosdp_pd_secure_card_keypad_led_buzzer_over_pty() {
     )
     .await;
     assert!(ok, "LED and buzzer not acknowledged: {seen:?}");
+    println!(
+        "LED+buzzer submitted → both ACKed by LibOSDP: {:?}",
+        led_sent.elapsed()
+    );
     // The PD's own log of what it received.
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
