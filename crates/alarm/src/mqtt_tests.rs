@@ -417,3 +417,105 @@ async fn unacknowledged_message_is_redelivered_after_sink_failure() {
         }
     }
 }
+
+/// The wiring the server does, in miniature: the sink journals the raw signal and the model's
+/// facts, and projects them into the queue.
+struct ModelSink {
+    state: std::sync::Mutex<(crate::AlarmSystem, crate::AlarmQueue, Vec<Fact>)>,
+    tx: mpsc::UnboundedSender<()>,
+}
+
+impl SignalSink for Arc<ModelSink> {
+    async fn signal(&self, signal: ZoneSignal) -> Result<(), SinkError> {
+        {
+            let mut g = self.state.lock().map_err(|e| SinkError(e.to_string()))?;
+            let (sys, queue, journal) = &mut *g;
+            let now_ms = signal.time_ms;
+            journal.push(sys.signal_fact(&signal));
+            for f in sys.handle(crate::Input::Signal(signal), now_ms) {
+                let _ = queue.apply(&f);
+                journal.push(f);
+            }
+        }
+        self.tx.send(()).map_err(|e| SinkError(e.to_string()))
+    }
+    async fn fact(&self, fact: Fact) -> Result<(), SinkError> {
+        let mut g = self.state.lock().map_err(|e| SinkError(e.to_string()))?;
+        g.2.push(fact);
+        drop(g);
+        self.tx.send(()).map_err(|e| SinkError(e.to_string()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holdup_press_over_mqtt_opens_a_silent_alarm() {
+    if !broker_up() {
+        return;
+    }
+    use strongroom_domain::site::{DEMO_SITE_TOML, SiteConfig};
+    let site = SiteConfig::parse("demo.toml", DEMO_SITE_TOML).expect("demo");
+    let cfg = crate::AlarmConfig::from_site(&site).expect("cfg");
+    let ids: Vec<String> = cfg.sensors.iter().map(|s| s.id.clone()).collect();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let sink = Arc::new(ModelSink {
+        state: std::sync::Mutex::new((
+            crate::AlarmSystem::new(cfg, SystemClock.now_ms()),
+            crate::AlarmQueue::new(),
+            Vec::new(),
+        )),
+        tx,
+    });
+    let prefix = unique("model");
+    let mut mc = MqttConfig::new(BROKER, &unique("adapter-m"), &prefix).expect("config");
+    mc.clean_session = true;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(
+        MqttAdapter::new(mc, ids, sink.clone(), SystemClock).run(async move {
+            let _ = stop_rx.await;
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (sensor, task) = sensor_client(&prefix, "holdup-pos");
+    let mut published = false;
+    loop {
+        let open = {
+            let g = sink.state.lock().expect("lock");
+            let connected = g.2.iter().any(|f| f.kind == kinds::MQTT_CONNECTED);
+            (connected, g.1.open(true).len(), g.1.open(false).len())
+        };
+        if open.0 && !published {
+            sensor
+                .publish(
+                    format!("{prefix}/sensor/holdup-pos/state"),
+                    QoS::AtLeastOnce,
+                    false,
+                    r#"{"state":"alarm","seq":1}"#,
+                )
+                .await
+                .expect("publish");
+            published = true;
+        }
+        if open.1 == 1 {
+            assert_eq!(open.2, 0, "a holdup is invisible without SilentAlarmsView");
+            break;
+        }
+        assert!(Instant::now() < deadline, "holdup never reached the queue");
+        let _ = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await;
+    }
+    {
+        let g = sink.state.lock().expect("lock");
+        let raw =
+            g.2.iter()
+                .find(|f| f.kind == "device.state")
+                .expect("raw signal journaled");
+        assert_eq!(raw.payload["visibility"], "monitoring");
+        let alarm = g.1.open(true)[0].clone();
+        assert_eq!(
+            (alarm.alarm_type.as_str(), alarm.audible),
+            ("holdup", false)
+        );
+    }
+    task.abort();
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), run).await;
+}
