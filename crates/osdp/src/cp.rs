@@ -346,6 +346,7 @@ struct Reader {
     need_lstat: bool,
     tamper: Option<bool>,
     power_failure: Option<bool>,
+    last_sc_loss: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -441,6 +442,7 @@ impl ControlPanel {
                 need_lstat: false,
                 tamper: None,
                 power_failure: None,
+                last_sc_loss: None,
             });
         }
         Ok(ControlPanel {
@@ -770,7 +772,7 @@ impl ControlPanel {
                         ),
                         _ => e.to_string(),
                     };
-                    self.secure_lost(i, reason, f.sent);
+                    self.secure_lost(i, reason, f.sent, now);
                     return;
                 }
             },
@@ -805,10 +807,22 @@ impl ControlPanel {
         self.dispatch(i, f.sent, reply, &packet, secure, now);
     }
 
-    fn secure_lost(&mut self, i: usize, reason: String, sent: Sent) {
+    fn secure_lost(&mut self, i: usize, reason: String, sent: Sent, now: Instant) {
+        let retry_ms = self.cfg.sc_retry_interval_ms;
         let r = &mut self.readers[i];
         r.channel = None;
-        r.phase = Phase::Challenge;
+        // Re-key at once after a first loss; if it is lost again within the retry interval,
+        // back off instead of flapping up/down at poll rate.
+        let recent = r
+            .last_sc_loss
+            .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_millis(retry_ms));
+        if recent {
+            r.phase = Phase::Running;
+            r.sc_retry_at = Some(after(now, retry_ms));
+        } else {
+            r.phase = Phase::Challenge;
+        }
+        r.last_sc_loss = Some(now);
         if let Sent::Command(c) = sent {
             r.queue.push_front(c);
         }
@@ -1276,6 +1290,32 @@ mod tests {
                 .any(|e| matches!(e, CpEvent::Tamper { address: 2, .. }))
         );
         assert!(ev.iter().any(|e| matches!(e, CpEvent::CardRead { address: 2, wiegand26: Some(w), .. } if w.number == 99)));
+    }
+
+    #[test]
+    fn repeated_secure_channel_loss_backs_off() {
+        let mut bus = Bus::new(
+            vec![reader(1, ReaderKey::Commissioned(KEY))],
+            vec![SimPd::new(1, KEY)],
+        );
+        bus.run_ms(200);
+        assert!(bus.cp.is_secure(1));
+        bus.take();
+        // A PD that keeps losing its session (e.g. a reader being swapped or attacked):
+        // replace it with a fresh one, whose first secured reply will fail.
+        for _ in 0..5 {
+            bus.pds[0] = SimPd::new(1, KEY);
+            bus.run_ms(300);
+        }
+        let ev = bus.take();
+        let downs = ev
+            .iter()
+            .filter(|e| matches!(e, CpEvent::SecureChannelDown { .. }))
+            .count();
+        assert!((1..=2).contains(&downs), "flapping: {ev:?}");
+        // After the back-off the session comes back.
+        bus.run_ms(10_500);
+        assert!(bus.cp.is_secure(1), "{:?}", bus.take());
     }
 
     #[test]
