@@ -171,20 +171,32 @@ impl SignalSink for ChanSink {
     }
 }
 
-const BROKER: &str = "127.0.0.1:1883";
+/// The broker under test: `STRONGROOM_MQTT_ADDR` (`HOST:PORT`), default 127.0.0.1:1883.
+fn broker() -> (String, u16) {
+    let addr =
+        std::env::var("STRONGROOM_MQTT_ADDR").unwrap_or_else(|_| "127.0.0.1:1883".to_owned());
+    let (h, p) = addr.rsplit_once(':').unwrap_or(("127.0.0.1", "1883"));
+    (h.to_owned(), p.parse().unwrap_or(1883))
+}
+
+fn broker_addr() -> String {
+    let (h, p) = broker();
+    format!("{h}:{p}")
+}
 
 fn broker_up() -> bool {
-    let ok = BROKER
-        .parse()
+    let addr = broker_addr();
+    let ok = std::net::ToSocketAddrs::to_socket_addrs(addr.as_str())
         .ok()
+        .and_then(|mut a| a.next())
         .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(1)).ok())
         .is_some();
     if !ok {
         assert!(
             std::env::var("STRONGROOM_REQUIRE_PEERS").as_deref() != Ok("1"),
-            "MQTT broker not reachable at {BROKER} and STRONGROOM_REQUIRE_PEERS=1"
+            "MQTT broker not reachable at {addr} and STRONGROOM_REQUIRE_PEERS=1"
         );
-        println!("SKIP: MQTT broker not reachable at {BROKER}");
+        println!("SKIP: MQTT broker not reachable at {addr}");
     }
     ok
 }
@@ -221,7 +233,7 @@ fn is_connected(g: &Got) -> bool {
 
 /// A "sensor" client with a last will; returns the client and its event-loop task.
 fn sensor_client(prefix: &str, id: &str) -> (AsyncClient, tokio::task::JoinHandle<()>) {
-    let mut opts = MqttOptions::new(unique(id), "127.0.0.1", 1883);
+    let mut opts = MqttOptions::new(unique(id), broker().0, broker().1);
     opts.set_keep_alive(Duration::from_secs(5));
     opts.set_last_will(rumqttc::LastWill::new(
         format!("{prefix}/sensor/{id}/status"),
@@ -240,7 +252,7 @@ fn adapter(
     clean_session: bool,
     sink: ChanSink,
 ) -> MqttAdapter<ChanSink, SystemClock> {
-    let mut cfg = MqttConfig::new(BROKER, client_id, prefix).expect("config");
+    let mut cfg = MqttConfig::new(&broker_addr(), client_id, prefix).expect("config");
     cfg.reconnect_delay_ms = 100;
     cfg.clean_session = clean_session;
     MqttAdapter::new(cfg, known(), sink, SystemClock)
@@ -401,7 +413,7 @@ async fn unacknowledged_message_is_redelivered_after_sink_failure() {
     sensor_task.abort();
 
     // Leave no persistent session behind on the broker.
-    let mut opts = MqttOptions::new(client_id, "127.0.0.1", 1883);
+    let mut opts = MqttOptions::new(client_id, broker().0, broker().1);
     opts.set_clean_session(true);
     let (c, mut el) = AsyncClient::new(opts, 4);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -466,7 +478,7 @@ async fn holdup_press_over_mqtt_opens_a_silent_alarm() {
         tx,
     });
     let prefix = unique("model");
-    let mut mc = MqttConfig::new(BROKER, &unique("adapter-m"), &prefix).expect("config");
+    let mut mc = MqttConfig::new(&broker_addr(), &unique("adapter-m"), &prefix).expect("config");
     mc.clean_session = true;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let run = tokio::spawn(
