@@ -1138,6 +1138,27 @@ fn failure_notification(
 fn schedule_check(ctx: &Ctx<'_>, req: &Requirement) -> Outcome {
     let tasks = tasks_for(req, ctx.site, ctx.records, &ctx.tz, ctx.now_ms);
     let mut o = Outcome::new();
+    if matches!(req.check, Check::InspectionInterval { .. }) {
+        let mut latest: HashMap<&str, &crate::records::Inspection> = HashMap::new();
+        for i in &ctx.records.inspections {
+            let e = latest.entry(i.device_id.as_str()).or_insert(i);
+            if i.time_ms >= e.time_ms {
+                *e = i;
+            }
+        }
+        let mut failed: Vec<&&crate::records::Inspection> =
+            latest.values().filter(|i| !i.passed).collect();
+        failed.sort_by(|a, b| a.device_id.cmp(&b.device_id));
+        for i in failed {
+            o.records.push(i.id.clone());
+            o.ev(format!(
+                "{}: last test {} found a deficiency (open a work order, ITM-03): {}",
+                i.device_id,
+                local_date(i.time_ms, &ctx.tz),
+                i.notes
+            ));
+        }
+    }
     if tasks.is_empty() {
         return Outcome::with(
             Status::Pass,
@@ -1188,7 +1209,18 @@ fn schedule_check(ctx: &Ctx<'_>, req: &Requirement) -> Outcome {
                     }
                 }
             }
-            TaskState::Done => {}
+            TaskState::Done => {
+                if let (Some(done), None) = (t.done_ms, t.due_ms) {
+                    let done_day = local_date(done, &ctx.tz);
+                    if done_day > t.due_local_date {
+                        let late = (done_day - t.due_local_date).get_days();
+                        o.ev(format!(
+                            "{}: done {done_day}, {late} day(s) after the due date {}",
+                            t.title, t.due_local_date
+                        ));
+                    }
+                }
+            }
         }
     }
     let n = tasks.len();

@@ -66,6 +66,22 @@ pub fn finding(f: &Finding, now_ms: i64) -> Fact {
     }
 }
 
+/// `compliance.finding` facts only for requirements whose status differs from `previous` (or that
+/// are new), so a periodic evaluation journals changes, not repetitions.
+pub fn finding_changes(previous: &[Finding], current: &[Finding], now_ms: i64) -> Vec<Fact> {
+    current
+        .iter()
+        .filter(|f| {
+            !previous.iter().any(|p| {
+                p.requirement_id == f.requirement_id
+                    && p.status == f.status
+                    && p.devices == f.devices
+            })
+        })
+        .map(|f| finding(f, now_ms))
+        .collect()
+}
+
 fn task_payload(t: &Task) -> serde_json::Map<String, serde_json::Value> {
     let mut m = obj(json!({
         "task_id": t.id,
@@ -181,6 +197,35 @@ pub fn attestation_recorded(a: &Attestation, actor: Actor) -> Fact {
 mod tests {
     use super::*;
     use crate::records::LostSpan;
+
+    #[test]
+    fn only_changed_findings_become_facts() {
+        let site = strongroom_domain::site::SiteConfig::parse(
+            "d.toml",
+            strongroom_domain::site::DEMO_SITE_TOML,
+        )
+        .expect("demo");
+        let pack = crate::pack::for_site(&site)
+            .expect("ships")
+            .expect("parses");
+        let before = crate::check::evaluate(&pack, &site, &crate::records::Records::default(), 0);
+        assert_eq!(finding_changes(&[], &before, 0).len(), before.len());
+        assert!(finding_changes(&before, &before, 0).is_empty());
+        let records = crate::records::Records {
+            vault_dual_auth_configured: true,
+            capabilities: vec!["video.still".into()],
+            ..Default::default()
+        };
+        let after = crate::check::evaluate(&pack, &site, &records, 0);
+        let changed = finding_changes(&before, &after, 5);
+        assert_eq!(changed.len(), 1, "EXP-01 only (IL has no dual-auth row)");
+        assert_eq!(
+            changed[0].payload.get("requirement_id"),
+            Some(&"EXP-01".into())
+        );
+        assert_eq!(changed[0].payload.get("status"), Some(&"pass".into()));
+        assert!(changed.iter().all(|f| f.validate().is_ok()));
+    }
 
     #[test]
     fn facts_validate() {

@@ -897,6 +897,11 @@ pub fn builtin(jurisdiction: &str) -> Option<Result<Pack, PackErrors>> {
         .map(|(name, text)| check_pack(name, text).map_err(PackErrors))
 }
 
+/// The built-in pack for the site's jurisdiction.
+pub fn for_site(site: &strongroom_domain::site::SiteConfig) -> Option<Result<Pack, PackErrors>> {
+    builtin(site.site.jurisdiction.as_str())
+}
+
 /// 1-based line and column of byte offset `at`.
 pub(crate) fn line_col(text: &str, at: usize) -> (usize, usize) {
     let at = at.min(text.len());
@@ -916,7 +921,7 @@ fn p_issue(file: &str, text: &str, at: usize, reason: String) -> PackIssue {
     }
 }
 
-const FIXED_KEYS: [&str; 9] = [
+const FIXED_KEYS: [&str; 8] = [
     "id",
     "citation",
     "title",
@@ -925,7 +930,6 @@ const FIXED_KEYS: [&str; 9] = [
     "note",
     "remedy",
     "exempt_if_operating_before",
-    "law_text",
 ];
 
 type Table<'i> = DeTable<'i>;

@@ -207,11 +207,7 @@ pub fn tasks_for(
     match &req.check {
         Check::InspectionInterval { interval } => {
             let mut last: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
-            for i in records
-                .inspections
-                .iter()
-                .filter(|i| i.passed || !i.notes.is_empty())
-            {
+            for i in records.inspections.iter() {
                 let e = last.entry(i.device_id.as_str()).or_insert(i64::MIN);
                 *e = (*e).max(i.time_ms);
             }

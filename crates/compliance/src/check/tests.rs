@@ -388,6 +388,23 @@ fn inspection_and_maintenance_intervals() {
         ..r.inspections[0].clone()
     });
     assert_eq!(eval(il, &demo(), &r).status, Status::Pass);
+    // A failed test still counts as inspected; the deficiency is reported as evidence.
+    r.inspections.push(Inspection {
+        id: "bad".into(),
+        time_ms: ms("2025-06-02T09:00"),
+        passed: false,
+        notes: "holdup not received".into(),
+        ..r.inspections[0].clone()
+    });
+    let f = eval(il, &demo(), &r);
+    assert_eq!(f.status, Status::Pass);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("found a deficiency") && e.contains("holdup not received")),
+        "{f:?}"
+    );
+    assert_eq!(f.records, vec!["bad".to_owned()]);
 
     let m = "check = \"maintenance_interval\"\ninterval_months = 12\napproved_vendor = true";
     let mut r = Records::default();
@@ -431,6 +448,22 @@ fn report_and_repair_deadlines() {
     assert_eq!(eval(v, &demo(), &r).status, Status::Fail);
     r.vendor_changes[0].submitted_ms = Some(ms("2025-06-14T08:00"));
     assert_eq!(eval(v, &demo(), &r).status, Status::Pass);
+    assert!(
+        !eval(v, &demo(), &r)
+            .evidence
+            .iter()
+            .any(|e| e.contains("after the due date")),
+        "on time: no lateness noted"
+    );
+    r.vendor_changes[0].submitted_ms = Some(ms("2025-06-15T08:00"));
+    let f = eval(v, &demo(), &r);
+    assert_eq!(f.status, Status::Pass, "submitted, though late");
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.contains("done 2025-06-15, 1 day(s) after the due date 2025-06-14")),
+        "{f:?}"
+    );
 
     let o = "check = \"report_deadline\"\nevent = \"outage\"\ndue_calendar_days = 5";
     let mut r = Records::default();

@@ -18,6 +18,63 @@ use crate::pack::{Basis, Check, DeadlineEvent, Pack, enum_name};
 use crate::records::{Incident, Outage, Records, VendorChange, VendorStatus};
 use crate::schedule::{TaskState, add_days, local_date, site_tz, tasks_for};
 
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// PDF 1.4.
+    Pdf,
+    /// A self-contained HTML page.
+    Html,
+    /// CSV of the tables.
+    Csv,
+}
+
+impl Format {
+    /// File extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Pdf => "pdf",
+            Format::Html => "html",
+            Format::Csv => "csv",
+        }
+    }
+    /// MIME type for HTTP responses.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Pdf => "application/pdf",
+            Format::Html => "text/html; charset=utf-8",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// The error for an unknown format name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown report format {0:?}: expected pdf, html or csv")]
+pub struct UnknownFormat(pub String);
+
+impl std::str::FromStr for Format {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "pdf" => Ok(Format::Pdf),
+            "html" | "htm" => Ok(Format::Html),
+            "csv" => Ok(Format::Csv),
+            _ => Err(UnknownFormat(s.to_owned())),
+        }
+    }
+}
+
+/// Renders a document in a format.
+pub fn render(doc: &Document, format: Format) -> Vec<u8> {
+    match format {
+        Format::Pdf => pdf::render(doc),
+        Format::Html => html::render(doc).into_bytes(),
+        Format::Csv => csv::render(doc).into_bytes(),
+    }
+}
+
 /// A report, independent of its output format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {

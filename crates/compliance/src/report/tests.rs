@@ -377,3 +377,18 @@ fn long_tables_break_pages_and_repeat_headers() {
         assert!(text.contains("row 299"));
     }
 }
+
+#[test]
+fn formats_parse_and_render() {
+    let doc = il_report(&demo_named("X"));
+    for (name, magic) in [
+        ("pdf", &b"%PDF-1.4"[..]),
+        ("HTML", &b"<!DOCTYPE html>"[..]),
+        ("csv", &b"# findings"[..]),
+    ] {
+        let f: Format = name.parse().expect("format");
+        assert!(render(&doc, f).starts_with(magic), "{name}");
+        assert!(!f.content_type().is_empty() && !f.extension().is_empty());
+    }
+    assert!("docx".parse::<Format>().is_err());
+}
