@@ -367,6 +367,8 @@ impl AlarmSystem {
     fn find_sensor(&self, s: &ZoneSignal) -> Option<usize> {
         match &s.sensor {
             Some(id) => self.sensor_index(id),
+            // A panel's duress report carries the user number, not a zone.
+            None if s.category == Some(ZoneType::Duress) => None,
             None => self
                 .cfg
                 .sensors

@@ -271,6 +271,11 @@ fn duress_disarm_looks_normal_and_raises_a_silent_alarm() {
     let f = sys.handle(Input::Signal(s), t0);
     assert_eq!(raised(&f)[0].payload["alarm_type"], "duress");
     assert_eq!(raised(&f)[0].payload["visibility"], "monitoring");
+    assert_eq!(
+        raised(&f)[0].payload["sensor"],
+        serde_json::Value::Null,
+        "user 4 is not zone 4 (the vault wall)"
+    );
 }
 
 #[test]
