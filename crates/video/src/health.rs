@@ -114,6 +114,11 @@ impl HealthMonitor {
         }
     }
 
+    /// Arrival time of the last frame from `camera` (or its registration time if none yet).
+    pub fn last_seen_90k(&self, camera: &str) -> Option<i64> {
+        self.cams.get(camera).map(|s| s.last_seen_90k)
+    }
+
     /// True if `camera` is currently considered down.
     pub fn is_down(&self, camera: &str) -> bool {
         self.cams

@@ -50,6 +50,9 @@ pub struct RecorderConfig {
     pub health_tick_ms: u64,
     /// Emit [`VideoEvent::SegmentWritten`] for each segment.
     pub emit_segment_events: bool,
+    /// Longest accepted interval between consecutive frames of a session; a longer pause (or a
+    /// timestamp jump) ends the segment and is recorded as a gap.
+    pub max_frame_interval_ms: u64,
 }
 
 impl RecorderConfig {
@@ -65,6 +68,7 @@ impl RecorderConfig {
             down_after_ms: 3_000,
             health_tick_ms: 250,
             emit_segment_events: true,
+            max_frame_interval_ms: 2_000,
         }
     }
 }
@@ -266,6 +270,8 @@ struct OpenSegment {
 struct Pending {
     data: Vec<u8>,
     time_90k: i64,
+    /// Server clock when it arrived.
+    arrival_90k: i64,
     is_key: bool,
 }
 
@@ -438,22 +444,40 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
         });
         let mut time_90k = anchor_wall + (frame.pts_90k - anchor_pts);
         if let Some(p) = self.pending.take() {
+            let max_90k = ms_to_90k(
+                i64::try_from(self.config.max_frame_interval_ms).unwrap_or(i64::MAX / 90),
+            );
             let mut dur = time_90k - p.time_90k;
-            if !(1..=secs_to_90k(5)).contains(&dur) {
-                // Timestamp jump: keep the previous duration and re-anchor on it.
-                dur = self.last_duration_90k;
+            let wall_gap_90k = now - p.arrival_90k;
+            if !(1..=max_90k).contains(&dur) && wall_gap_90k <= max_90k {
+                // The RTP time jumped while frames kept arriving (e.g. a stale first frame): trust
+                // the arrival interval and re-anchor.
+                tracing::debug!(camera = %self.camera.key, "rtp time jump of {dur}; re-anchoring");
+                dur = wall_gap_90k.max(1);
                 time_90k = p.time_90k + dur;
                 self.anchor = Some((time_90k, frame.pts_90k));
             }
-            self.last_duration_90k = dur;
-            let Some(seg) = self.seg.as_mut() else {
-                return Ok(());
-            };
-            let dur_u32 = u32::try_from(dur).unwrap_or(u32::MAX);
-            seg.writer
-                .append_frame(&p.data, dur_u32, p.is_key)
-                .map_err(|e| GapReason::WriteError(e.to_string()))?;
-            self.report.frames_written += 1;
+            if (1..=max_90k).contains(&dur) {
+                self.last_duration_90k = dur;
+                if let Some(seg) = self.seg.as_mut() {
+                    let dur_u32 = u32::try_from(dur).unwrap_or(u32::MAX);
+                    seg.writer
+                        .append_frame(&p.data, dur_u32, p.is_key)
+                        .map_err(|e| GapReason::WriteError(e.to_string()))?;
+                    self.report.frames_written += 1;
+                }
+            } else {
+                // Frames stopped for longer than allowed inside the session: close the segment at
+                // the held-back frame, record the hole as a gap, restart timing from the wall clock.
+                tracing::info!(camera = %self.camera.key, "no frames for {wall_gap_90k} (90 kHz)");
+                self.pending = Some(p);
+                let end = self.finish_segment().await;
+                time_90k = end.map_or(now, |e| now.max(e));
+                self.anchor = Some((time_90k, frame.pts_90k));
+                if let Some(e) = end {
+                    self.gap_from = Some((e, GapReason::Stalled));
+                }
+            }
         }
         if frame.is_key {
             let rotate_90k = secs_to_90k(i64::from(self.config.rotate_interval_s));
@@ -474,6 +498,7 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
         self.pending = Some(Pending {
             data: frame.data,
             time_90k,
+            arrival_90k: now,
             is_key: frame.is_key,
         });
         Ok(())

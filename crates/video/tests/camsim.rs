@@ -142,6 +142,17 @@ async fn records_camsim_cameras_into_verified_segments() {
         let label = db.label;
         for key in ["cam1", "cam2", "cam3"] {
             let segs = camera_segments(&db.pool, key).await;
+            let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
+            let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
+                .await
+                .unwrap();
+            assert!(
+                gaps.is_empty(),
+                "{label} {key}: {gaps:?} {:?}",
+                segs.iter()
+                    .map(|s| (s.start_time_90k, s.duration_90k, s.frame_count))
+                    .collect::<Vec<_>>()
+            );
             assert!(segs.len() >= 3, "{label} {key}: {} segments", segs.len());
             assert_contiguous(label, &segs);
             for s in &segs {

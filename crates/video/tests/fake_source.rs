@@ -1,0 +1,314 @@
+//! Recorder behaviour with injected streams (the `Opener` seam): timestamp discontinuities, failing
+//! cameras next to healthy ones, and shutdown with a segment open. Runs on SQLite and, when
+//! configured, PostgreSQL.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{EventLog, camera_segments, poll_until, verify_segment_file};
+use strongroom_video::clock::{Clock, ManualClock, secs_to_90k};
+use strongroom_video::events::{ChannelEvents, VideoEvent};
+use strongroom_video::index;
+use strongroom_video::recorder::{Recorder, RecorderConfig};
+use strongroom_video::source::{CameraConfig, Frame, FrameStream, H264Params, Opener, SourceError};
+use strongroom_video::testing::TestDb;
+use tokio::sync::watch;
+
+// A 1280x720 SPS and PPS as written by x264.
+const SPS: &[u8] = &[
+    0x67, 0x64, 0x00, 0x1f, 0xac, 0xd9, 0x40, 0x50, 0x05, 0xbb, 0x01, 0x10, 0x00, 0x00, 0x03, 0x00,
+    0x10, 0x00, 0x00, 0x03, 0x01, 0xe0, 0xf1, 0x83, 0x19, 0x60,
+];
+const PPS: &[u8] = &[0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0];
+
+/// What a scripted camera does after its frames run out.
+#[derive(Clone, Copy)]
+enum Then {
+    End,
+    Hang,
+}
+
+struct Script {
+    /// pts of each frame (15 fps = 6000 ticks); a key frame every `gop` frames.
+    pts: Vec<i64>,
+    gop: usize,
+    then: Then,
+}
+
+struct FakeStream {
+    frames: VecDeque<Frame>,
+    then: Then,
+    /// Simulated time: each delivered frame moves the clock to at least `T0 + pts`.
+    clock: Arc<ManualClock>,
+    /// Set to this camera's key once every scripted frame was consumed.
+    drained: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    key: String,
+}
+
+impl FrameStream for FakeStream {
+    async fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
+        match self.frames.pop_front() {
+            Some(f) => {
+                let t = T0 + f.pts_90k;
+                if self.clock.now_90k() < t {
+                    self.clock.set_90k(t);
+                }
+                Ok(Some(f))
+            }
+            None => {
+                self.drained.lock().expect("lock").insert(self.key.clone());
+                match self.then {
+                    Then::End => Ok(None),
+                    Then::Hang => std::future::pending().await,
+                }
+            }
+        }
+    }
+}
+
+/// Per camera: how many opens fail first, then the script.
+struct FakeOpener {
+    cams: Mutex<std::collections::BTreeMap<String, (u32, Script)>>,
+    opens: AtomicU32,
+    clock: Arc<ManualClock>,
+    drained: Arc<Mutex<std::collections::BTreeSet<String>>>,
+}
+
+impl Opener for FakeOpener {
+    type Stream = FakeStream;
+
+    async fn open(&self, camera: &CameraConfig) -> Result<FakeStream, SourceError> {
+        self.opens.fetch_add(1, Ordering::SeqCst);
+        let mut cams = self.cams.lock().expect("lock");
+        let Some((fail_first, script)) = cams.get_mut(&camera.key) else {
+            return Err(SourceError::Rtsp("404 Not Found".into()));
+        };
+        if *fail_first > 0 {
+            *fail_first -= 1;
+            return Err(SourceError::Rtsp("connection refused".into()));
+        }
+        let params = Arc::new(H264Params {
+            sps: SPS.to_vec(),
+            pps: PPS.to_vec(),
+        });
+        let frames = script
+            .pts
+            .iter()
+            .enumerate()
+            .map(|(i, &pts)| {
+                let key = i % script.gop == 0;
+                Frame {
+                    data: vec![0, 0, 0, 3, if key { 0x65 } else { 0x41 }, i as u8, 7],
+                    pts_90k: pts,
+                    is_key: key,
+                    loss: 0,
+                    new_params: (i == 0).then(|| params.clone()),
+                }
+            })
+            .collect();
+        // The next open of this camera serves nothing (ends at once).
+        let then = script.then;
+        script.pts.clear();
+        Ok(FakeStream {
+            frames,
+            then,
+            clock: self.clock.clone(),
+            drained: self.drained.clone(),
+            key: camera.key.clone(),
+        })
+    }
+}
+
+fn cam(key: &str) -> CameraConfig {
+    CameraConfig {
+        key: key.into(),
+        url: format!("rtsp://127.0.0.1:9/{key}").parse().expect("url"),
+        username: None,
+        password: None,
+    }
+}
+
+fn config(storage: std::path::PathBuf) -> RecorderConfig {
+    RecorderConfig {
+        rotate_interval_s: 2,
+        backoff_initial_ms: 10,
+        backoff_max_ms: 40,
+        ..RecorderConfig::new(storage)
+    }
+}
+
+const T0: i64 = 1_800_000_000 * 90_000;
+
+#[tokio::test]
+async fn discontinuity_failing_camera_and_shutdown_with_open_segment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for db in TestDb::all(dir.path()).await.expect("dbs") {
+        let label = db.label;
+        let storage = dir.path().join(format!("store-{label}"));
+        // "jump": 3 s of 15 fps, a 4 s hole in the RTP time, 3 s more; gop 15 (1 s).
+        let mut jump: Vec<i64> = (0..45).map(|i| i * 6000).collect();
+        jump.extend((0..45).map(|i| 45 * 6000 + secs_to_90k(4) + i * 6000));
+        // "hang": 5 s of frames, then the connection stays up with nothing more (shutdown closes it).
+        let hang: Vec<i64> = (0..75).map(|i| i * 6000).collect();
+        let mut cams = std::collections::BTreeMap::new();
+        cams.insert(
+            "jump".to_owned(),
+            (
+                0,
+                Script {
+                    pts: jump,
+                    gop: 15,
+                    then: Then::End,
+                },
+            ),
+        );
+        cams.insert(
+            "hang".to_owned(),
+            (
+                3,
+                Script {
+                    pts: hang,
+                    gop: 15,
+                    then: Then::Hang,
+                },
+            ),
+        );
+        let clock = Arc::new(ManualClock::new(T0));
+        let drained = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        let opener = FakeOpener {
+            cams: Mutex::new(cams),
+            opens: AtomicU32::new(0),
+            clock: clock.clone(),
+            drained: drained.clone(),
+        };
+        let (sink, rx) = ChannelEvents::new();
+        let mut events = EventLog::new(rx);
+        let rec = Recorder::new(
+            db.pool.clone(),
+            config(storage.clone()),
+            opener,
+            Arc::new(sink),
+            clock.clone(),
+        );
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(rec.run(vec![cam("jump"), cam("hang"), cam("missing")], stop_rx));
+
+        // "jump": the pause inside the session becomes a gap with exact bounds.
+        let jump_gap = events
+            .wait_for(
+                "jump gap",
+                Duration::from_secs(10),
+                |e| matches!(e, VideoEvent::GapRecorded { camera, .. } if camera == "jump"),
+            )
+            .await;
+        let VideoEvent::GapRecorded {
+            start_90k,
+            end_90k,
+            reason,
+            ..
+        } = jump_gap
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            start_90k,
+            T0 + 45 * 6000,
+            "{label}: gap starts after the 45th frame"
+        );
+        assert_eq!(
+            end_90k,
+            T0 + 45 * 6000 + secs_to_90k(4),
+            "{label}: gap ends at the next frame"
+        );
+        assert_eq!(reason, "frames stopped");
+
+        // "hang": three refused opens, then 5 s of frames, then silence until shutdown.
+        poll_until("scripts consumed", Duration::from_secs(10), || async {
+            let d = drained.lock().expect("lock");
+            (d.contains("jump") && d.contains("hang")).then_some(())
+        })
+        .await;
+        // Time passes with "missing" still refusing: the health monitor reports it down.
+        clock.advance_90k(secs_to_90k(5));
+        events
+            .wait_for(
+                "missing down",
+                Duration::from_secs(5),
+                |e| matches!(e, VideoEvent::CameraDown { camera, .. } if camera == "missing"),
+            )
+            .await;
+        stop_tx.send(true).expect("stop");
+        let reports = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("stops")
+            .expect("join")
+            .expect("run");
+        events.drain();
+        let hang = reports
+            .iter()
+            .find(|r| r.camera == "hang")
+            .expect("hang report");
+        assert_eq!(hang.open_failures, 3, "{label}");
+        assert_eq!(
+            hang.frames_written, 75,
+            "{label}: every frame indexed, the held-back one too"
+        );
+        let segs = camera_segments(&db.pool, "hang").await;
+        assert_eq!(segs.iter().map(|s| s.frame_count).sum::<i64>(), 75);
+        assert_eq!(
+            segs.last().expect("seg").end_time_90k() - segs[0].start_time_90k,
+            75 * 6000,
+            "{label}: shutdown indexed everything up to the last frame"
+        );
+        for s in &segs {
+            verify_segment_file(&storage, s);
+            assert_eq!((s.width, s.height), (1280, 720));
+        }
+        let jump = reports
+            .iter()
+            .find(|r| r.camera == "jump")
+            .expect("jump report");
+        assert_eq!(jump.frames, 90);
+        assert_eq!(
+            jump.frames_written, 90,
+            "{label}: both runs start on a key frame"
+        );
+        let jsegs = camera_segments(&db.pool, "jump").await;
+        assert!(
+            jsegs.iter().all(|s| s.fps_x1000 == 15_000),
+            "{label}: {jsegs:?}"
+        );
+        let missing = reports
+            .iter()
+            .find(|r| r.camera == "missing")
+            .expect("missing report");
+        assert!(missing.open_failures >= 3 && missing.segments == 0);
+        // A camera that never connected: its outage is a gap from the first refusal to shutdown.
+        let id = index::camera_id(&db.pool, "missing")
+            .await
+            .unwrap()
+            .unwrap();
+        let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
+            .await
+            .unwrap();
+        assert_eq!(gaps.len(), 1, "{label}: {gaps:?}");
+        assert!(
+            gaps[0].reason.starts_with("connect failed"),
+            "{}",
+            gaps[0].reason
+        );
+        assert_eq!(gaps[0].end_90k, clock.now_90k());
+        assert!(
+            events
+                .seen
+                .iter()
+                .any(|e| matches!(e, VideoEvent::CameraDown { camera, .. } if camera == "missing")),
+            "{label}: never-connected camera reported down"
+        );
+        db.close().await.expect("close");
+    }
+}
