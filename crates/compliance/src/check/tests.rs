@@ -504,6 +504,40 @@ fn report_and_repair_deadlines() {
 }
 
 #[test]
+fn incident_corrective_action_deadlines() {
+    let body = "check = \"report_deadline\"\nevent = \"incident_action\"\ndue_calendar_days = 30";
+    let mut r = Records::default();
+    r.incidents.push(Incident {
+        id: "inc-1".into(),
+        kind: "theft".into(),
+        discovered_ms: ms("2025-05-01T10:00"),
+        actions: vec![
+            CorrectiveAction {
+                id: "a1".into(),
+                description: "Re-key vault".into(),
+                due_local_date: Some(jiff::civil::date(2025, 6, 20)),
+                ..CorrectiveAction::default()
+            },
+            CorrectiveAction {
+                id: "a2".into(),
+                description: "Add camera".into(),
+                ..CorrectiveAction::default()
+            },
+        ],
+        ..Incident::default()
+    });
+    let f = eval(body, &demo(), &r);
+    assert_eq!(
+        f.status,
+        Status::Fail,
+        "a2 defaults to discovery + 30 days = 2025-05-31"
+    );
+    assert_eq!(f.devices, vec!["inc-1/a2".to_owned()]);
+    r.incidents[0].actions[1].done_ms = Some(ms("2025-05-30T10:00"));
+    assert_eq!(eval(body, &demo(), &r).status, Status::Pass);
+}
+
+#[test]
 fn power_backup() {
     let body = "check = \"power_backup\"\nmin_runtime_hours = 4\nscope = \"video\"";
     let mut r = Records::default();
