@@ -15,7 +15,8 @@
 //!   instant, except while an entry delay runs (it follows the entry route). Glass break is
 //!   instant.
 //! - Armed stay: perimeter entry zones delay as in away, glass break is instant, motion is ignored.
-//! - Exit delay: after arming, perimeter entry and motion zones are ignored until it ends.
+//! - Exit delay: after arming, perimeter entry and motion zones are ignored until it ends; a
+//!   perimeter entry zone still open when it ends starts the entry delay (door left open).
 //! - Duress: a duress code at any arming point (keypad, reader, API, panel report 121) yields
 //!   exactly the facts a normal code would (the keypad shows a normal disarm) plus a silent
 //!   `alarm.raised` of type `duress` (`audible: false`, `visibility: "monitoring"`).
@@ -158,6 +159,9 @@ pub enum Input {
 struct Partition {
     state: ArmState,
     exit_ends_ms: i64,
+    /// The end of the exit delay has not been checked yet (a door left open starts the entry
+    /// delay when the exit delay ends).
+    exit_pending: bool,
     /// Running entry delay: (sensor index, started_ms, ends_ms).
     entry: Option<(usize, i64, i64)>,
 }
@@ -219,6 +223,7 @@ impl AlarmSystem {
                     Partition {
                         state: ArmState::Disarmed,
                         exit_ends_ms: i64::MIN,
+                        exit_pending: false,
                         entry: None,
                     },
                 )
@@ -546,20 +551,7 @@ impl AlarmSystem {
                     } else if self.cfg.entry_delay_s == 0 {
                         true
                     } else {
-                        let ends_ms = now_ms + i64::from(self.cfg.entry_delay_s) * 1000;
-                        if let Some(p) = self.partitions.get_mut(&partition) {
-                            p.entry = Some((i, onset_ms, ends_ms));
-                        }
-                        let sc = &self.cfg.sensors[i];
-                        out.push(
-                            Fact::new(kinds::ENTRY_DELAY_STARTED, origin.actor.clone(), now_ms)
-                                .with("partition", partition)
-                                .with("sensor", sc.id.clone())
-                                .with("zone", sc.zone)
-                                .with("ends_ms", ends_ms)
-                                .with("audible", true)
-                                .with("visibility", "all"),
-                        );
+                        self.start_entry_delay(i, partition, onset_ms, now_ms, out);
                         false
                     }
                 }
@@ -571,6 +563,34 @@ impl AlarmSystem {
             self.raise(&origin, now_ms, out);
             self.zones[i].alarm = out.get(before).and_then(alarm_id_of).map(|a| (a, zt));
         }
+    }
+
+    fn start_entry_delay(
+        &mut self,
+        i: usize,
+        partition: u16,
+        onset_ms: i64,
+        now_ms: i64,
+        out: &mut Vec<Fact>,
+    ) {
+        let ends_ms = now_ms + i64::from(self.cfg.entry_delay_s) * 1000;
+        if let Some(p) = self.partitions.get_mut(&partition) {
+            p.entry = Some((i, onset_ms, ends_ms));
+        }
+        let sc = &self.cfg.sensors[i];
+        out.push(
+            Fact::new(
+                kinds::ENTRY_DELAY_STARTED,
+                Actor::Device(sc.id.clone()),
+                now_ms,
+            )
+            .with("partition", partition)
+            .with("sensor", sc.id.clone())
+            .with("zone", sc.zone)
+            .with("ends_ms", ends_ms)
+            .with("audible", true)
+            .with("visibility", "all"),
+        );
     }
 
     fn zone_restore(
@@ -703,6 +723,7 @@ impl AlarmSystem {
             }
             part.state = new_state;
             part.exit_ends_ms = now_ms + exit_ms;
+            part.exit_pending = true;
             part.entry = None;
             out.push(
                 Fact::new(kinds::ARMED, cmd.actor.clone(), now_ms)
@@ -759,6 +780,32 @@ impl AlarmSystem {
     }
 
     fn tick(&mut self, now_ms: i64, out: &mut Vec<Fact>) {
+        // Exit delays that ended with a perimeter entry zone still open: start the entry delay.
+        let ended: Vec<u16> = self
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.exit_pending && now_ms >= p.exit_ends_ms)
+            .map(|(k, _)| *k)
+            .collect();
+        for p in ended {
+            let Some(part) = self.partitions.get_mut(&p) else {
+                continue;
+            };
+            part.exit_pending = false;
+            if part.state == ArmState::Disarmed || part.entry.is_some() {
+                continue;
+            }
+            let open = self.cfg.sensors.iter().zip(&self.zones).position(|(s, z)| {
+                s.partition == p
+                    && s.zone_type == ZoneType::PerimeterEntry
+                    && z.active
+                    && !z.bypassed
+                    && now_ms >= z.shunt_until_ms
+            });
+            if let Some(i) = open {
+                self.start_entry_delay(i, p, now_ms, now_ms, out);
+            }
+        }
         // Entry delays that ran out.
         let expired: Vec<(u16, usize, i64)> = self
             .partitions

@@ -130,6 +130,33 @@ fn arm_away_exit_delay_then_entry_delay_then_alarm() {
 }
 
 #[test]
+fn door_left_open_after_the_exit_delay_starts_the_entry_delay() {
+    let t0 = night();
+    let mut sys = AlarmSystem::new(cfg(), t0);
+    sys.handle(
+        Input::Arm(cmd(ArmMethod::Keypad, CodeKind::Normal), ArmMode::Away),
+        t0,
+    );
+    assert!(
+        sys.handle(
+            sensor("z-delivery", SignalKind::Alarm, t0 + 5_000),
+            t0 + 5_000
+        )
+        .is_empty()
+    );
+    assert!(sys.handle(Input::Tick, t0 + 59_000).is_empty());
+    let f = sys.handle(Input::Tick, t0 + 60_000);
+    assert_eq!(kinds_of(&f), vec![kinds::ENTRY_DELAY_STARTED]);
+    assert_eq!(f[0].payload["sensor"], "z-delivery");
+    let f = sys.handle(Input::Tick, t0 + 90_000);
+    assert_eq!(raised(&f).len(), 1);
+    assert!(
+        raised(&sys.handle(Input::Tick, t0 + 200_000)).is_empty(),
+        "checked once"
+    );
+}
+
+#[test]
 fn disarm_within_entry_delay_raises_nothing() {
     let mut sys = AlarmSystem::new(cfg(), night());
     let t0 = night();
