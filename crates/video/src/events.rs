@@ -112,6 +112,16 @@ pub enum VideoEvent {
         /// What failed.
         message: String,
     },
+    /// The camera's clock (from RTCP sender reports) differs from the server's by more than the
+    /// tolerance (`in_tolerance` false), or is back within half of it (`in_tolerance` true). VID-13.
+    ClockDrift {
+        /// The server's camera key.
+        camera: String,
+        /// Camera time minus server time at frame arrival, milliseconds (includes network delay).
+        drift_ms: i64,
+        /// True when the drift is back within tolerance.
+        in_tolerance: bool,
+    },
     /// Storage forecast, produced by each retention pass.
     DiskForecast(DiskForecast),
     /// Footage younger than the retention minimum was purged because the disk was short (the present

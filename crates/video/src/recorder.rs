@@ -53,6 +53,8 @@ pub struct RecorderConfig {
     /// Longest accepted interval between consecutive frames of a session; a longer pause (or a
     /// timestamp jump) ends the segment and is recorded as a gap.
     pub max_frame_interval_ms: u64,
+    /// Camera clock vs server clock difference that raises [`VideoEvent::ClockDrift`].
+    pub clock_drift_tolerance_ms: i64,
 }
 
 impl RecorderConfig {
@@ -69,6 +71,7 @@ impl RecorderConfig {
             health_tick_ms: 250,
             emit_segment_events: true,
             max_frame_interval_ms: 2_000,
+            clock_drift_tolerance_ms: 2_000,
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct CameraReport {
     pub gaps: u64,
     /// Segment write or index failures.
     pub write_failures: u64,
+    /// Latest camera-minus-server clock difference seen in RTCP sender reports, milliseconds.
+    pub last_clock_drift_ms: Option<i64>,
 }
 
 /// The recorder for a set of cameras.
@@ -219,6 +224,7 @@ impl<O: Opener, E: VideoEvents, C: Clock> Recorder<O, E, C> {
                 pending: None,
                 last_duration_90k: 6_000,
                 anchor: None,
+                drift_alert: false,
             };
             tasks.push(tokio::spawn(task.run(shutdown.clone())));
         }
@@ -302,6 +308,8 @@ struct CameraTask<O, E, C> {
     last_duration_90k: i64,
     /// (wall time, RTP time) of the session's first frame.
     anchor: Option<(i64, i64)>,
+    /// True while a clock-drift alert is open.
+    drift_alert: bool,
 }
 
 /// Waits for the shutdown flag; returns at once if it is already set or the sender is gone.
@@ -432,6 +440,9 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
         health::lock(&self.health).on_frame(&self.camera.key, now);
         self.report.frames += 1;
         self.report.packets_lost += u64::from(frame.loss);
+        if let Some(cam_90k) = frame.camera_time_90k {
+            self.observe_drift((cam_90k - now) / 90).await;
+        }
         let mut params_changed = false;
         if let Some(p) = frame.new_params {
             params_changed = self.params.as_ref().is_some_and(|old| **old != *p);
@@ -502,6 +513,28 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
             is_key: frame.is_key,
         });
         Ok(())
+    }
+
+    async fn observe_drift(&mut self, drift_ms: i64) {
+        self.report.last_clock_drift_ms = Some(drift_ms);
+        let tol = self.config.clock_drift_tolerance_ms.max(1);
+        let alert = if !self.drift_alert && drift_ms.abs() > tol {
+            Some(false)
+        } else if self.drift_alert && drift_ms.abs() <= tol / 2 {
+            Some(true)
+        } else {
+            None
+        };
+        if let Some(in_tolerance) = alert {
+            self.drift_alert = !in_tolerance;
+            self.events
+                .emit(VideoEvent::ClockDrift {
+                    camera: self.camera.key.clone(),
+                    drift_ms,
+                    in_tolerance,
+                })
+                .await;
+        }
     }
 
     async fn start_segment(&mut self, start_time_90k: i64) -> Result<(), GapReason> {

@@ -51,6 +51,17 @@ pub struct Frame {
     pub loss: u16,
     /// The parameter sets in force, set on the first frame of a session and whenever they change.
     pub new_params: Option<Arc<H264Params>>,
+    /// The camera's own wall-clock time for this frame (90 kHz since the Unix epoch), when the
+    /// camera has mapped its RTP clock to NTP time in an RTCP sender report.
+    pub camera_time_90k: Option<i64>,
+}
+
+/// Converts a 64-bit NTP timestamp (seconds since 1900 . fraction) to 90 kHz ticks since 1970.
+pub fn ntp_to_90k(ntp: u64) -> i64 {
+    const NTP_UNIX_OFFSET_SECS: i64 = 2_208_988_800;
+    let secs = (ntp >> 32) as i64 - NTP_UNIX_OFFSET_SECS;
+    let frac_90k = (((ntp & 0xffff_ffff) * 90_000) >> 32) as i64;
+    secs * 90_000 + frac_90k
 }
 
 /// Errors opening or reading a stream.
@@ -136,6 +147,7 @@ impl Opener for RetinaOpener {
             demuxed,
             video_i,
             sent_params: None,
+            sender_report: None,
         })
     }
 }
@@ -145,6 +157,17 @@ pub struct RetinaStream {
     demuxed: retina::client::Demuxed,
     video_i: usize,
     sent_params: Option<Arc<H264Params>>,
+    /// Latest sender report of the video stream: (camera NTP time, RTP time) in 90 kHz ticks.
+    sender_report: Option<(i64, i64)>,
+}
+
+fn to_90k(ts: retina::Timestamp) -> i64 {
+    let rate = i64::from(ts.clock_rate().get());
+    if rate == 90_000 {
+        ts.elapsed()
+    } else {
+        ts.elapsed().saturating_mul(90_000) / rate
+    }
 }
 
 impl RetinaStream {
@@ -170,8 +193,18 @@ impl FrameStream for RetinaStream {
                 None => return Ok(None),
                 Some(r) => r.map_err(rtsp)?,
             };
-            let CodecItem::VideoFrame(f) = item else {
-                continue;
+            let f = match item {
+                CodecItem::VideoFrame(f) => f,
+                CodecItem::Rtcp(rtcp) => {
+                    if rtcp.stream_id() == self.video_i
+                        && let Some(rtp) = rtcp.rtp_timestamp()
+                        && let Some(Ok(Some(sr))) = rtcp.pkts().next().map(|p| p.as_sender_report())
+                    {
+                        self.sender_report = Some((ntp_to_90k(sr.ntp_timestamp().0), to_90k(rtp)));
+                    }
+                    continue;
+                }
+                _ => continue,
             };
             if f.stream_id() != self.video_i {
                 continue;
@@ -185,13 +218,10 @@ impl FrameStream for RetinaStream {
                     new_params = Some(p);
                 }
             }
-            let ts = f.timestamp();
-            let rate = i64::from(ts.clock_rate().get());
-            let pts_90k = if rate == 90_000 {
-                ts.elapsed()
-            } else {
-                ts.elapsed().saturating_mul(90_000) / rate
-            };
+            let pts_90k = to_90k(f.timestamp());
+            let camera_time_90k = self
+                .sender_report
+                .map(|(ntp_90k, rtp_90k)| ntp_90k + (pts_90k - rtp_90k));
             let is_key = f.is_random_access_point();
             let loss = f.loss();
             return Ok(Some(Frame {
@@ -200,7 +230,22 @@ impl FrameStream for RetinaStream {
                 is_key,
                 loss,
                 new_params,
+                camera_time_90k,
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ntp_conversion() {
+        // 1970-01-01T00:00:00Z is NTP second 2_208_988_800.
+        assert_eq!(ntp_to_90k(2_208_988_800u64 << 32), 0);
+        // Half a second later.
+        assert_eq!(ntp_to_90k((2_208_988_800u64 << 32) | 0x8000_0000), 45_000);
+        assert_eq!(ntp_to_90k((2_208_988_810u64 << 32) | 0x4000_0000), 922_500);
     }
 }

@@ -199,6 +199,14 @@ async fn records_camsim_cameras_into_verified_segments() {
                 "{label} {key}: at most one GOP skipped at start"
             );
             assert_eq!(rep.write_failures, 0);
+            if let Some(d) = rep.last_clock_drift_ms {
+                // camsim stamps RTCP sender reports from the same host clock.
+                assert!(d.abs() < 1_000, "{label} {key}: clock drift {d} ms");
+            }
+            eprintln!(
+                "{label} {key}: camera clock drift {:?} ms",
+                rep.last_clock_drift_ms
+            );
             let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
             assert!(
                 index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
@@ -284,6 +292,12 @@ async fn camera_failures_are_detected_within_5s_and_gaps_recorded() {
                 (detected_90k - fail_90k) as f64 / 90_000.0
             );
             assert!(onset_90k <= detected_90k && onset_90k >= fail_90k - secs_to_90k(1));
+            eprintln!(
+                "{} {key}: down detected {:.2} s after the failure (onset {:+.2} s)",
+                r.db.label,
+                (detected_90k - fail_90k) as f64 / 90_000.0,
+                (onset_90k - fail_90k) as f64 / 90_000.0
+            );
         }
     }
     let restore_90k = SystemClock.now_90k();

@@ -107,6 +107,8 @@ impl Opener for FakeOpener {
                     is_key: key,
                     loss: 0,
                     new_params: (i == 0).then(|| params.clone()),
+                    // The camera's clock runs 10 s ahead of the server's.
+                    camera_time_90k: Some(T0 + pts + secs_to_90k(10)),
                 }
             })
             .collect();
