@@ -76,6 +76,8 @@ struct CamState {
 pub struct HealthMonitor {
     down_after_90k: i64,
     cams: BTreeMap<String, CamState>,
+    /// `Down` events noticed outside `tick` (a lost connection), reported at the next tick.
+    queued: Vec<HealthEvent>,
 }
 
 impl HealthMonitor {
@@ -84,6 +86,7 @@ impl HealthMonitor {
         HealthMonitor {
             down_after_90k: down_after_90k.max(1),
             cams: BTreeMap::new(),
+            queued: Vec::new(),
         }
     }
 
@@ -114,6 +117,22 @@ impl HealthMonitor {
         }
     }
 
+    /// The recorder lost `camera`'s stream at `now_90k` (closed, refused, errored): the camera is
+    /// down at once, without waiting for the silence threshold. The onset is the last frame.
+    pub fn on_lost(&mut self, camera: &str, now_90k: i64) {
+        let Some(s) = self.cams.get_mut(camera) else {
+            return;
+        };
+        if s.down_onset_90k.is_none() {
+            s.down_onset_90k = Some(s.last_seen_90k);
+            self.queued.push(HealthEvent::Down {
+                camera: camera.to_owned(),
+                onset_90k: s.last_seen_90k,
+                detected_90k: now_90k,
+            });
+        }
+    }
+
     /// Arrival time of the last frame from `camera` (or its registration time if none yet).
     pub fn last_seen_90k(&self, camera: &str) -> Option<i64> {
         self.cams.get(camera).map(|s| s.last_seen_90k)
@@ -128,7 +147,7 @@ impl HealthMonitor {
 
     /// Evaluates every camera at `now_90k`, returning new `Up` and `Down` events (in camera order).
     pub fn tick(&mut self, now_90k: i64) -> Vec<HealthEvent> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.queued);
         for (camera, s) in &mut self.cams {
             if let (Some(onset), Some(up)) = (s.down_onset_90k, s.pending_up_90k) {
                 out.push(HealthEvent::Up {
@@ -238,6 +257,32 @@ mod tests {
                 up_90k: 11 * S
             }]
         );
+    }
+
+    #[test]
+    fn lost_stream_is_down_at_once_and_reported_once() {
+        let mut m = HealthMonitor::new(3 * S);
+        m.register("a", 0);
+        m.on_frame("a", S);
+        m.on_lost("a", S + 10);
+        m.on_lost("a", S + 20);
+        assert!(m.is_down("a"));
+        assert_eq!(
+            m.tick(S + 100),
+            vec![HealthEvent::Down {
+                camera: "a".into(),
+                onset_90k: S,
+                detected_90k: S + 10
+            }]
+        );
+        assert!(
+            m.tick(10 * S).is_empty(),
+            "the silence does not report it again"
+        );
+        m.on_frame("a", 11 * S);
+        assert!(matches!(m.tick(11 * S)[..], [HealthEvent::Up { up_90k, .. }] if up_90k == 11 * S));
+        m.on_lost("unknown", 0);
+        assert!(m.tick(12 * S).is_empty());
     }
 
     #[test]

@@ -360,6 +360,7 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
                 SessionEnd::Shutdown => break,
                 SessionEnd::Lost(reason) => {
                     tracing::info!(camera = %self.camera.key, "session ended: {}", reason.as_text());
+                    health::lock(&self.health).on_lost(&self.camera.key, self.clock.now_90k());
                     if let Some(t) = last_end {
                         self.gap_from = Some((t, reason));
                     } else {
