@@ -142,6 +142,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let _ = sink.wait_for(Duration::from_millis(50), |_| false);
             }
         }
+        let max_n = sink
+            .seen
+            .iter()
+            .filter_map(|v| v["n"].as_u64())
+            .max()
+            .unwrap_or(0);
+        let parsed = sink.seen.iter().filter(|v| v.get("n").is_some()).count();
+        if max_n as usize != parsed {
+            println!(
+                "note: the sink numbered {max_n} requests but {parsed} of its lines parsed \
+                 (its threads print concurrently; interleaved lines are lost)"
+            );
+        }
         (sink, got)
     })
     .await?;

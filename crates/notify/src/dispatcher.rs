@@ -254,7 +254,18 @@ impl<O: Outbox> Notifier<O> {
     /// Offers a fact (call it for every journaled fact; `notify.*` facts are ignored). Opens an
     /// incident if a chain applies and queues the steps due now.
     pub async fn on_fact(&self, fact: &Fact) -> Result<TriggerOutcome, NotifyError> {
-        let now_ms = self.clock.now_ms();
+        self.replay(fact, self.clock.now_ms()).await
+    }
+
+    /// Like [`Notifier::on_fact`] with the original trigger time: after a restart, replay each
+    /// unacknowledged triggering fact from the journal with the time it was first triggered (then
+    /// replay the acknowledgments). Steps keep their schedule, overdue ones are queued at once,
+    /// and the outbox drops deliveries it already holds (ids are derived from the fact).
+    pub async fn replay(
+        &self,
+        fact: &Fact,
+        triggered_ms: i64,
+    ) -> Result<TriggerOutcome, NotifyError> {
         if fact.kind.starts_with("notify.") {
             return Ok(TriggerOutcome {
                 incident_id: None,
@@ -263,7 +274,8 @@ impl<O: Outbox> Notifier<O> {
                 suppressed: Vec::new(),
             });
         }
-        let out = self.lock()?.trigger(fact, now_ms);
+        let out = self.lock()?.trigger(fact, triggered_ms);
+        let now_ms = self.clock.now_ms();
         for s in &out.suppressed {
             self.sink.emit(facts::suppressed(s, &fact.kind, now_ms));
         }
@@ -336,7 +348,7 @@ mod tests {
     use crate::channel::{Receipt, SendError, SendFuture};
     use crate::escalation::{ChannelRule, Delivery, EscalatorConfig};
     use crate::facts::VecSink;
-    use crate::outbox::{ItemState, MemoryOutbox};
+    use crate::outbox::{FileOutbox, ItemState, MemoryOutbox};
     use std::collections::VecDeque;
     use strongroom_domain::site::{
         Chain, ChainStep, Channel as Kind, Contact, Notify as SiteNotify,
@@ -372,17 +384,7 @@ mod tests {
         }
     }
 
-    type Rig = (
-        Arc<Notifier<MemoryOutbox>>,
-        Dispatcher<MemoryOutbox>,
-        Arc<MemoryOutbox>,
-        Arc<VecSink>,
-        Arc<Scripted>,
-        ManualClock,
-    );
-
-    fn setup(answers: Vec<Result<(), SendError>>) -> Rig {
-        let clock = ManualClock::new(1_000_000);
+    fn escalator() -> Escalator {
         let notify = SiteNotify {
             smtp: None,
             webhook: None,
@@ -422,11 +424,25 @@ mod tests {
                 ],
             }],
         };
-        let esc = Escalator::new(EscalatorConfig {
+        Escalator::new(EscalatorConfig {
             notify,
             channel_rules: vec![ChannelRule::il_failures()],
             ..EscalatorConfig::default()
-        });
+        })
+    }
+
+    type Rig = (
+        Arc<Notifier<MemoryOutbox>>,
+        Dispatcher<MemoryOutbox>,
+        Arc<MemoryOutbox>,
+        Arc<VecSink>,
+        Arc<Scripted>,
+        ManualClock,
+    );
+
+    fn setup(answers: Vec<Result<(), SendError>>) -> Rig {
+        let clock = ManualClock::new(1_000_000);
+        let esc = escalator();
         let outbox = Arc::new(MemoryOutbox::new());
         let sink = Arc::new(VecSink::default());
         let chan = Arc::new(Scripted {
@@ -613,5 +629,75 @@ mod tests {
         tx.send(true).ok();
         h1.await.ok();
         h2.await.ok();
+    }
+
+    #[tokio::test]
+    async fn file_outbox_keeps_queued_steps_across_a_restart_without_duplicates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("outbox.jsonl");
+        let clock = ManualClock::new(1_000_000);
+        let fact = Fact::new("health.camera_down", Actor::Device("cam-7".into()), 999_000);
+        {
+            // First life: the step is queued and taken, then the process dies mid-send.
+            let outbox = Arc::new(FileOutbox::open(&path).expect("open"));
+            let n = Notifier::new(
+                escalator(),
+                outbox.clone(),
+                Arc::new(VecSink::default()),
+                Arc::new(clock.clone()),
+                Arc::new(Notify::new()),
+            );
+            n.on_fact(&fact).await.expect("fact");
+            let taken = outbox
+                .take_due(clock.now_ms(), 10, 60_000)
+                .await
+                .expect("take");
+            assert_eq!(taken.len(), 1);
+        }
+        // Second life: reopen, replay the triggering fact (the server replays unacknowledged
+        // incidents from the journal), dispatch.
+        let outbox = Arc::new(FileOutbox::open(&path).expect("reopen"));
+        let sink = Arc::new(VecSink::default());
+        let chan = Arc::new(Scripted {
+            answers: Mutex::new(VecDeque::new()),
+            seen: Mutex::new(Vec::new()),
+            clock: clock.clone(),
+        });
+        let d = Dispatcher::new(
+            outbox.clone(),
+            chan.clone(),
+            sink.clone(),
+            Arc::new(clock.clone()),
+            DispatcherConfig::default(),
+        );
+        let n = Notifier::new(
+            escalator(),
+            outbox.clone(),
+            sink.clone(),
+            Arc::new(clock.clone()),
+            d.waker(),
+        );
+        let first_triggered_ms = clock.now_ms();
+        clock.advance_ms(60_000); // the restart took a minute
+        let out = n.replay(&fact, first_triggered_ms).await.expect("replay");
+        assert_eq!(out.scheduled, 2);
+        assert_eq!(
+            d.run_once().await.expect("run"),
+            1,
+            "the in-flight step is sent again"
+        );
+        assert_eq!(d.run_once().await.expect("run"), 0);
+        clock.advance_ms(59_999);
+        assert_eq!(
+            n.pump().await.expect("pump"),
+            0,
+            "escalation keeps its original time"
+        );
+        clock.advance_ms(1);
+        assert_eq!(n.pump().await.expect("pump"), 1);
+        assert_eq!(d.run_once().await.expect("run"), 1);
+        let seen = chan.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        assert_eq!(seen.len(), 2);
+        assert_ne!(seen[0], seen[1]);
     }
 }

@@ -97,11 +97,16 @@ impl Peer {
             };
             let (tx, rx) = mpsc::channel();
             std::thread::spawn(move || {
+                // Threaded peers print concurrently, so two JSON objects can share a line:
+                // parse a stream of values, not one value per line.
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    if let Ok(v) = serde_json::from_str::<Value>(&line)
-                        && tx.send(v).is_err()
+                    for v in serde_json::Deserializer::from_str(&line)
+                        .into_iter::<Value>()
+                        .map_while(Result::ok)
                     {
-                        break;
+                        if tx.send(v).is_err() {
+                            return;
+                        }
                     }
                 }
             });
