@@ -276,8 +276,10 @@ impl<O: Outbox> Notifier<O> {
         }
         let out = self.lock()?.trigger(fact, triggered_ms);
         let now_ms = self.clock.now_ms();
+        let silent = crate::escalation::is_silent(fact);
         for s in &out.suppressed {
-            self.sink.emit(facts::suppressed(s, &fact.kind, now_ms));
+            self.sink
+                .emit(facts::suppressed(s, &fact.kind, silent, now_ms));
         }
         if out.opened {
             self.pump().await?;

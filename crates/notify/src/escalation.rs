@@ -182,6 +182,8 @@ pub struct AckOutcome {
     pub acknowledged_ms: i64,
     /// Ids of the deliveries that will now never be sent.
     pub cancelled: Vec<String>,
+    /// Whether the incident is a silent alarm (facts about it are for monitoring roles only).
+    pub silent: bool,
 }
 
 /// Errors from [`Escalator::acknowledge`].
@@ -215,6 +217,7 @@ pub struct ChainIssue {
 struct Incident {
     key: String,
     onset_ms: i64,
+    silent: bool,
     /// Steps not handed out yet, sorted by (due_ms, chain order, step).
     pending: Vec<Delivery>,
     acknowledged: Option<(String, i64)>,
@@ -275,6 +278,25 @@ fn format_time(ms: i64) -> String {
 
 fn payload_str<'a>(fact: &'a Fact, key: &str) -> Option<&'a str> {
     fact.payload.get(key).and_then(|v| v.as_str())
+}
+
+/// The key that makes a repeated fact join an open incident: kind, actor and either the payload's
+/// `dedupe_key` or the payload without its `*_ms` fields (so `health.camera_down` for two cameras
+/// reported by the same supervisor are two incidents, and a repeat for one camera is not).
+fn condition_key(fact: &Fact, actor: &str) -> String {
+    let subject = match payload_str(fact, "dedupe_key") {
+        Some(k) => k.to_owned(),
+        None => {
+            let rest: serde_json::Map<String, serde_json::Value> = fact
+                .payload
+                .iter()
+                .filter(|(k, _)| !k.ends_with("_ms"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            serde_json::to_string(&rest).unwrap_or_default()
+        }
+    };
+    format!("{}|{actor}|{subject}", fact.kind)
 }
 
 /// Whether a fact is a silent alarm (`visibility = "monitoring"`).
@@ -388,7 +410,7 @@ impl Escalator {
             };
         }
         let actor = fact.actor.to_string();
-        let key = format!("{}|{}", fact.kind, actor);
+        let key = condition_key(fact, &actor);
         if let Some(id) = self.open_by_key.get(&key)
             && self
                 .incidents
@@ -479,6 +501,7 @@ impl Escalator {
             Incident {
                 key: key.clone(),
                 onset_ms: fact.time_ms,
+                silent,
                 pending,
                 acknowledged: None,
                 closed_ms,
@@ -555,6 +578,7 @@ impl Escalator {
             onset_ms: inc.onset_ms,
             acknowledged_ms: now_ms,
             cancelled,
+            silent: inc.silent,
         })
     }
 
@@ -803,6 +827,26 @@ mod tests {
     }
 
     #[test]
+    fn different_subjects_from_one_actor_are_different_incidents() {
+        let mut e = Escalator::new(config());
+        let down = |cam: &str, t: i64| {
+            Fact::new("health.camera_down", Actor::System, t)
+                .with("camera", cam)
+                .with("last_frame_ms", t - 5_000)
+        };
+        let a = e.trigger(&down("cam-1", 1), 1);
+        let b = e.trigger(&down("cam-2", 2), 2);
+        let c = e.trigger(&down("cam-1", 3), 3);
+        assert!(a.opened && b.opened && !c.opened);
+        assert_ne!(a.incident_id, b.incident_id);
+        assert_eq!(a.incident_id, c.incident_id);
+        let keyed = |k: &str, t: i64| down("cam-9", t).with("dedupe_key", k);
+        assert!(e.trigger(&keyed("x", 4), 4).opened);
+        assert!(!e.trigger(&keyed("x", 5), 5).opened);
+        assert!(e.trigger(&keyed("y", 6), 6).opened);
+    }
+
+    #[test]
     fn unmatched_fact_opens_nothing_and_incidents_expire() {
         let mut e = Escalator::new(config());
         assert_eq!(e.trigger(&alarm("door.opened", 1), 1).incident_id, None);
@@ -841,6 +885,35 @@ mod tests {
             ..EscalatorConfig::default()
         });
         assert!(!e.check(&["health.camera_down"]).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_odd_input(
+            kind in "[a-z.*_]{0,12}",
+            time_ms in any::<i64>(),
+            now_ms in any::<i64>(),
+            later in any::<i64>(),
+            after_s in any::<u32>(),
+            visibility in proptest::option::of("[a-z]{0,10}"),
+        ) {
+            let mut cfg = config();
+            cfg.notify.chains.push(Chain {
+                id: "any".into(),
+                applies_to: vec!["*".into(), kind.clone()],
+                steps: vec![step("manager", Channel::Sms, after_s)],
+            });
+            let mut e = Escalator::new(cfg);
+            let mut f = Fact::new(kind, Actor::System, time_ms);
+            if let Some(v) = visibility { f = f.with(VISIBILITY_KEY, v); }
+            let out = e.trigger(&f, now_ms);
+            let _ = e.tick(later);
+            let _ = e.next_due_ms();
+            if let Some(id) = out.incident_id {
+                let _ = e.acknowledge(&id, "u", later);
+                prop_assert!(e.tick(i64::MAX).is_empty());
+            }
+        }
     }
 
     fn arb_channel() -> impl Strategy<Value = Channel> {

@@ -5,13 +5,15 @@
 //! (`due_ms`) and, when known, `sent_ms`, `accepted_ms`, `delivered_ms` and the latency from onset
 //! (`onset_to_accepted_ms`), with the contact, channel and provider id: enough to prove "the failure
 //! reached a named person within N seconds" (HLT-05). Payloads hold strings and integers only.
+//! Facts about a silent alarm carry `visibility = "monitoring"` themselves, so the journal's
+//! silent-alarm filter hides them from non-monitoring roles too.
 use std::sync::Mutex;
 
 use serde_json::Value;
 use strongroom_domain::{Actor, Fact};
 
 use crate::channel::{Receipt, SendError};
-use crate::escalation::{AckOutcome, Delivery, Suppression};
+use crate::escalation::{AckOutcome, Delivery, Suppression, VISIBILITY_KEY, VISIBILITY_MONITORING};
 
 /// A provider or relay accepted a message.
 pub const SENT: &str = "notify.sent";
@@ -70,8 +72,18 @@ fn channel_str(c: strongroom_domain::site::Channel) -> &'static str {
     }
 }
 
+/// Marks facts about a silent alarm as visible to monitoring roles only, like the alarm itself.
+fn restrict(f: Fact, silent: bool) -> Fact {
+    if silent {
+        f.with(VISIBILITY_KEY, VISIBILITY_MONITORING)
+    } else {
+        f
+    }
+}
+
 fn base(kind: &str, d: &Delivery, time_ms: i64) -> Fact {
-    Fact::new(kind, Actor::System, time_ms)
+    let f = Fact::new(kind, Actor::System, time_ms);
+    restrict(f, d.silent)
         .with("incident_id", d.incident_id.as_str())
         .with("delivery_id", d.id.as_str())
         .with("chain_id", d.chain_id.as_str())
@@ -144,10 +156,10 @@ pub fn escalated(d: &Delivery, now_ms: i64) -> Fact {
     base(ESCALATED, d, now_ms)
 }
 
-/// `notify.suppressed`.
-pub fn suppressed(s: &Suppression, trigger_kind: &str, now_ms: i64) -> Fact {
+/// `notify.suppressed`; `silent` when the triggering fact was a silent alarm.
+pub fn suppressed(s: &Suppression, trigger_kind: &str, silent: bool, now_ms: i64) -> Fact {
     let reason = serde_json::to_value(s.reason).unwrap_or(Value::Null);
-    Fact::new(SUPPRESSED, Actor::System, now_ms)
+    restrict(Fact::new(SUPPRESSED, Actor::System, now_ms), silent)
         .with("incident_id", s.incident_id.as_str())
         .with("chain_id", s.chain_id.as_str())
         .with("step", s.step_index)
@@ -160,7 +172,7 @@ pub fn suppressed(s: &Suppression, trigger_kind: &str, now_ms: i64) -> Fact {
 /// `notify.acknowledged`.
 pub fn acknowledged(a: &AckOutcome) -> Fact {
     let actor = a.by.parse().unwrap_or_else(|_| Actor::User(a.by.clone()));
-    Fact::new(ACKNOWLEDGED, actor, a.acknowledged_ms)
+    restrict(Fact::new(ACKNOWLEDGED, actor, a.acknowledged_ms), a.silent)
         .with("incident_id", a.incident_id.as_str())
         .with("by", a.by.as_str())
         .with("onset_ms", a.onset_ms)
@@ -175,4 +187,60 @@ pub fn acknowledged(a: &AckOutcome) -> Fact {
 /// `notify.outbox_error`.
 pub fn outbox_error(message: &str, now_ms: i64) -> Fact {
     Fact::new(OUTBOX_ERROR, Actor::System, now_ms).with("error", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strongroom_domain::site::Channel;
+
+    fn delivery(silent: bool) -> Delivery {
+        Delivery {
+            id: "i/c/0".into(),
+            incident_id: "i".into(),
+            chain_id: "c".into(),
+            step_index: 0,
+            contact: "monitor".into(),
+            contact_name: "Monitor".into(),
+            channel: Channel::Voice,
+            address: "+15550001111".into(),
+            subject: "s".into(),
+            message: "m".into(),
+            trigger_kind: "alarm.raised".into(),
+            onset_ms: 1_000,
+            triggered_ms: 1_500,
+            due_ms: 1_500,
+            silent,
+        }
+    }
+
+    #[test]
+    fn facts_about_silent_alarms_are_restricted_and_carry_times() {
+        let r = Receipt {
+            delivery_id: "i/c/0".into(),
+            channel: Channel::Voice,
+            provider_id: None,
+            response: "201 queued".into(),
+            sent_ms: 1_600,
+            accepted_ms: 1_700,
+            delivered_ms: None,
+        };
+        let f = sent(&delivery(true), &r, 1);
+        assert_eq!(f.payload[VISIBILITY_KEY], VISIBILITY_MONITORING);
+        assert_eq!(f.payload["onset_to_accepted_ms"], 700);
+        assert_eq!(f.payload["provider_id"], Value::Null);
+        assert!(f.validate().is_ok());
+        let f = sent(&delivery(false), &r, 1);
+        assert!(f.payload.get(VISIBILITY_KEY).is_none());
+        let f = failed(
+            &delivery(true),
+            &SendError::Temporary("t".into()),
+            2,
+            1_800,
+            Some(2_800),
+        );
+        assert_eq!(f.payload["final"], false);
+        assert_eq!(f.payload["next_attempt_ms"], 2_800);
+        assert_eq!(f.payload[VISIBILITY_KEY], VISIBILITY_MONITORING);
+    }
 }
