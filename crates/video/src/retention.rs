@@ -240,6 +240,50 @@ pub fn forecast(
     }
 }
 
+/// A camera whose retained history is shorter than the rule requires (RET-02).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryShortfall {
+    /// Camera key.
+    pub camera_key: String,
+    /// Its oldest indexed footage, if any.
+    pub oldest_90k: Option<i64>,
+    /// Footage should reach back to this instant.
+    pub required_from_90k: i64,
+}
+
+/// RET-02: once the site has operated longer than the minimum, every camera's oldest footage must be
+/// at least `retention_days` old. Cameras added later are held to their own first recording
+/// (`camera_since_90k`), so only footage lost after it was installed counts.
+pub fn history_shortfalls(
+    segments: &[SegmentMeta],
+    cameras: &[(String, i64)],
+    now_90k: i64,
+    retention_days: u32,
+    operating_since_90k: i64,
+) -> Vec<HistoryShortfall> {
+    let cutoff = retention_cutoff_90k(now_90k, retention_days);
+    let mut out = Vec::new();
+    for (key, camera_since_90k) in cameras {
+        let required_from_90k = cutoff.max(operating_since_90k).max(*camera_since_90k);
+        if required_from_90k >= now_90k {
+            continue;
+        }
+        let oldest_90k = segments
+            .iter()
+            .filter(|s| &s.camera_key == key)
+            .map(|s| s.start_time_90k)
+            .min();
+        if oldest_90k.is_none_or(|o| o > required_from_90k) {
+            out.push(HistoryShortfall {
+                camera_key: key.clone(),
+                oldest_90k,
+                required_from_90k,
+            });
+        }
+    }
+    out
+}
+
 /// Retention executor errors.
 #[derive(Debug, Error)]
 pub enum RetentionError {
@@ -398,6 +442,30 @@ pub async fn run_pass<C: Clock, E: VideoEvents>(
     })
 }
 
+/// Runs [`run_pass`] every `interval_s` until `shutdown` turns true. Failures are logged and retried
+/// at the next interval.
+pub async fn run_loop<C: Clock, E: VideoEvents>(
+    pool: AnyPool,
+    storage_dir: std::path::PathBuf,
+    policy: RetentionPolicy,
+    clock: std::sync::Arc<C>,
+    events: std::sync::Arc<E>,
+    interval_s: u64,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(interval_s.max(1)));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.wait_for(|v| *v) => return,
+        }
+        if let Err(e) = run_pass(&pool, &storage_dir, &policy, &*clock, &*events).await {
+            tracing::error!("retention pass failed: {e}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,6 +596,42 @@ mod tests {
         h.released_90k = Some(1);
         let p = plan(&ten_days(), &[h], &policy(3, 1000), 10 * DAY, 900);
         assert_eq!(p.purge.len(), 1);
+    }
+
+    #[test]
+    fn history_shortfall_only_once_the_site_is_old_enough() {
+        let segs = ten_days();
+        let cams = vec![
+            ("cam1".to_owned(), 0),
+            ("cam2".to_owned(), 0),
+            ("cam3".to_owned(), 0),
+        ];
+        // Retention 5 days at day 10: cam1/cam2 reach day 0, cam3 has nothing.
+        let short = history_shortfalls(&segs, &cams, 10 * DAY, 5, 0);
+        assert_eq!(short.len(), 1);
+        assert_eq!(short[0].camera_key, "cam3");
+        assert_eq!(short[0].required_from_90k, 5 * DAY);
+        // Lost the first 7 days of cam1: short for a 5-day rule.
+        let trimmed: Vec<SegmentMeta> = segs
+            .iter()
+            .filter(|s| s.camera_id != 1 || s.seq > 7)
+            .cloned()
+            .collect();
+        let short = history_shortfalls(&trimmed, &cams[..2], 10 * DAY, 5, 0);
+        assert_eq!(
+            short,
+            vec![HistoryShortfall {
+                camera_key: "cam1".into(),
+                oldest_90k: Some(7 * DAY),
+                required_from_90k: 5 * DAY
+            }]
+        );
+        // A site open for 2 days is not yet held to 5 days of history beyond its opening.
+        assert!(history_shortfalls(&segs, &cams[..2], 10 * DAY, 5, 8 * DAY).is_empty());
+        // A camera installed today is not short.
+        assert!(
+            history_shortfalls(&segs, &[("cam9".to_owned(), 10 * DAY)], 10 * DAY, 5, 0).is_empty()
+        );
     }
 
     #[test]
@@ -717,6 +821,93 @@ mod tests {
             assert!(!storage.join(format!("{cam}/0000000003.seg")).exists());
             assert!(index::garbage(pool).await.unwrap().is_empty());
             assert!(free_bytes(&storage).unwrap() > 0);
+            db.close().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn pass_on_a_full_disk_purges_inside_retention_but_never_held_and_reports() {
+        use crate::clock::ManualClock;
+        use crate::events::ChannelEvents;
+        let dir = tempfile::tempdir().unwrap();
+        for db in TestDb::all(dir.path()).await.unwrap() {
+            let pool = &db.pool;
+            let storage = dir.path().join(format!("store-{}", db.label));
+            let cam = index::ensure_camera(pool, "cam1", "rtsp://x", 0)
+                .await
+                .unwrap();
+            std::fs::create_dir_all(storage.join(cam.to_string())).unwrap();
+            let entry = strongroom_media::segment::SampleEntry {
+                codec: strongroom_media::segment::Codec::H264,
+                width: 1,
+                height: 1,
+                decoder_config: vec![1],
+            };
+            let e = index::ensure_sample_entry(pool, &entry).await.unwrap();
+            let now = 100 * DAY;
+            for seq in 1..=3 {
+                let path = format!("{cam}/{seq:010}.seg");
+                std::fs::write(storage.join(&path), [0u8; 100]).unwrap();
+                let row = index::SegmentRow {
+                    camera_id: cam,
+                    seq,
+                    start_time_90k: now - DAY + seq * 1000,
+                    duration_90k: 1000,
+                    path,
+                    bytes: 100,
+                    sha256_hex: String::new(),
+                    frame_count: 1,
+                    fps_x1000: 0,
+                    width: 1,
+                    height: 1,
+                    sample_index: vec![],
+                    sample_entry_id: e,
+                };
+                index::insert_segment(pool, &row).await.unwrap();
+            }
+            let held = index::NewHold {
+                cameras: vec!["cam1".into()],
+                start_90k: now - DAY + 2000,
+                end_90k: now - DAY + 2500,
+                reason: "incident".into(),
+                reference: "INC-3".into(),
+                created_by: "t".into(),
+            };
+            index::create_hold(pool, &held, now).await.unwrap();
+            let (sink, mut rx) = ChannelEvents::new();
+            // A reserve no disk can meet: everything deletable goes.
+            let policy = RetentionPolicy {
+                retention_days: 90,
+                reserve_bytes: u64::MAX / 2,
+                max_keep_days: None,
+            };
+            let out = run_pass(pool, &storage, &policy, &ManualClock::new(now), &sink)
+                .await
+                .unwrap();
+            assert_eq!(out.deleted, 2);
+            assert!(out.plan.shortfall_bytes > 0);
+            let left: Vec<i64> = index::segment_metas(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|m| m.seq)
+                .collect();
+            assert_eq!(left, vec![2], "the held segment stays");
+            let mut evs = Vec::new();
+            while let Ok(ev) = rx.try_recv() {
+                evs.push(ev);
+            }
+            assert!(matches!(
+                &evs[0],
+                VideoEvent::RetentionViolation {
+                    segments_purged: 2,
+                    retention_days: 90,
+                    ..
+                }
+            ));
+            assert!(
+                matches!(&evs[1], VideoEvent::DiskForecast(f) if f.recorded_bytes == 100 && f.retention_days == 90)
+            );
             db.close().await.unwrap();
         }
     }
