@@ -301,6 +301,42 @@ impl<O: Outbox> Notifier<O> {
         Ok(ack)
     }
 
+    /// Records a provider status callback for a sent delivery (the server routes the provider's
+    /// callback here; put the delivery id in the callback URL). `delivered`, `answered`,
+    /// `completed` → `notify.delivered`; `failed`, `undelivered`, `busy`, `no-answer`, `canceled`
+    /// → a final `notify.failed`; anything else (queued, ringing, ...) → nothing. Returns the fact
+    /// emitted. Escalation is unaffected: only an acknowledgment stops it.
+    pub async fn provider_status(
+        &self,
+        delivery_id: &str,
+        status: &str,
+        at_ms: i64,
+    ) -> Result<Option<Fact>, NotifyError> {
+        let item = self
+            .outbox
+            .get(delivery_id)
+            .await?
+            .ok_or_else(|| OutboxError::UnknownItem(delivery_id.to_owned()))?;
+        let Some(receipt) = item.receipt else {
+            return Ok(None);
+        };
+        let fact = match status.to_ascii_lowercase().as_str() {
+            "delivered" | "answered" | "completed" => {
+                facts::delivered(&item.delivery, &receipt, at_ms)
+            }
+            "failed" | "undelivered" | "busy" | "no-answer" | "canceled" => facts::failed(
+                &item.delivery,
+                &crate::channel::SendError::Permanent(format!("provider status {status}")),
+                item.attempts,
+                at_ms,
+                None,
+            ),
+            _ => return Ok(None),
+        };
+        self.sink.emit(fact.clone());
+        Ok(Some(fact))
+    }
+
     /// Moves the steps due now into the outbox; returns how many were new there.
     pub async fn pump(&self) -> Result<usize, NotifyError> {
         let now_ms = self.clock.now_ms();
@@ -509,6 +545,43 @@ mod tests {
         assert_eq!(sent.payload["contact_name"], "Manager");
         assert!(sink.facts().iter().all(|f| f.validate().is_ok()));
         assert_eq!(chan.seen.lock().map(|s| s.len()).unwrap_or(0), 2);
+    }
+
+    #[tokio::test]
+    async fn provider_callbacks_become_delivered_or_failed_facts() {
+        let (n, d, _o, sink, _chan, _clock) = setup(vec![]);
+        let f = Fact::new("health.camera_down", Actor::Device("cam-4".into()), 990_000);
+        n.on_fact(&f).await.expect("fact");
+        d.run_once().await.expect("run");
+        let id = sink
+            .facts()
+            .iter()
+            .find(|f| f.kind == facts::SENT)
+            .and_then(|f| f.payload["delivery_id"].as_str().map(str::to_owned))
+            .expect("sent");
+        assert_eq!(
+            n.provider_status(&id, "ringing", 1_000_500)
+                .await
+                .expect("status"),
+            None
+        );
+        let fact = n
+            .provider_status(&id, "delivered", 1_002_000)
+            .await
+            .expect("status")
+            .expect("fact");
+        assert_eq!(fact.kind, facts::DELIVERED);
+        assert_eq!(fact.payload["onset_to_delivered_ms"], 12_000);
+        let fact = n
+            .provider_status(&id, "undelivered", 1_003_000)
+            .await
+            .expect("status")
+            .expect("fact");
+        assert_eq!(
+            (fact.kind.as_str(), &fact.payload["final"]),
+            (facts::FAILED, &serde_json::Value::Bool(true))
+        );
+        assert!(n.provider_status("nope", "delivered", 1).await.is_err());
     }
 
     #[tokio::test]

@@ -9,10 +9,22 @@
 //! - [`dispatcher`]: [`Notifier`] (engine + timer → outbox) and [`Dispatcher`] (outbox → channels →
 //!   receipts and facts). [`facts`]: the `notify.*` facts and the [`FactSink`] they go to.
 //!
-//! Wiring: build an [`Escalator`] from the site's `[notify]`, the rule pack's [`ChannelRule`]s and the
-//! monitoring contacts; build [`Channels`] with [`channels_from_site`]; start [`Dispatcher::run`]
-//! and [`Notifier::run_timer`]; call [`Notifier::on_fact`] for every journaled fact and
-//! [`Notifier::acknowledge`] when an operator acknowledges; journal what the [`FactSink`] receives.
+//! Wiring (the server):
+//! 1. Build an [`Escalator`] from the site's `[notify]`, the rule pack's [`ChannelRule`]s (IL:
+//!    [`ChannelRule::il_failures`]), the monitoring contact ids (who may learn of silent alarms:
+//!    monitoring desk, central station, PSAP / voice-dialer agency) and the [`SiteIdentity`]; run
+//!    [`Escalator::check`] at config load and report its issues as findings.
+//! 2. Build [`Channels`] with [`channels_from_site`] and an [`Outbox`] (the database one, or
+//!    [`FileOutbox`]); start [`Dispatcher::run`] and [`Notifier::run_timer`].
+//! 3. Call [`Notifier::on_fact`] for every journaled fact (`notify.*` are ignored),
+//!    [`Notifier::acknowledge`] when an operator acknowledges, [`Notifier::provider_status`] for
+//!    provider status callbacks. At start-up, [`Notifier::replay`] each unacknowledged triggering
+//!    fact with its original trigger time, then the acknowledgments.
+//! 4. Journal every fact the [`FactSink`] receives (`notify.sent`, `notify.delivered`,
+//!    `notify.failed`, `notify.escalated`, `notify.suppressed`, `notify.acknowledged`).
+//!
+//! Architecture invariant: [`escalation`] is pure (no IO, no clock); sockets live only in
+//! [`smtp`] and [`webhook`], files only in [`outbox`].
 #![forbid(unsafe_code)]
 
 pub mod channel;
