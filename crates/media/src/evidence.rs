@@ -648,6 +648,15 @@ fn read_small(dir: &Path, part: &'static str, max: u64) -> Result<Vec<u8>, Verif
     Ok(buf)
 }
 
+/// Parses a site public key in SubjectPublicKeyInfo PEM form (as in `site_key.pem`), for
+/// [`verify_with_key`].
+pub fn parse_public_key_pem(pem: &str) -> Result<VerifyingKey, VerifyError> {
+    VerifyingKey::from_public_key_pem(pem).map_err(|e| VerifyError::Malformed {
+        part: KEY_FILE,
+        reason: e.to_string(),
+    })
+}
+
 /// Verifies a bundle against the key it carries. See [`verify_with_key`].
 pub fn verify(bundle: &Path) -> Result<VerifyReport, VerifyError> {
     verify_with_key(bundle, None)
@@ -677,10 +686,7 @@ pub fn verify_with_key(
         part: KEY_FILE,
         reason: "not UTF-8".into(),
     })?;
-    let key = VerifyingKey::from_public_key_pem(pem).map_err(|e| VerifyError::Malformed {
-        part: KEY_FILE,
-        reason: e.to_string(),
-    })?;
+    let key = parse_public_key_pem(pem)?;
     let sig: [u8; 64] = sig_bytes
         .as_slice()
         .try_into()
@@ -957,6 +963,11 @@ mod tests {
             export_bundle(&req, &key(1), &bundle),
             Err(ExportError::Exists(_))
         ));
+
+        // The bundle's own key file parses back to the signing key.
+        let pem = fs::read_to_string(bundle.join(KEY_FILE)).unwrap();
+        assert_eq!(parse_public_key_pem(&pem).unwrap(), key(1).verifying_key());
+        assert!(parse_public_key_pem("nonsense").is_err());
 
         // Wrong trusted key.
         let e = verify_with_key(&bundle, Some(&key(2).verifying_key())).unwrap_err();
