@@ -408,3 +408,118 @@ async fn provider_503_is_retried_and_il_failure_reaches_people_by_phone_only() {
     let _ = d_task.await;
     let _ = t_task.await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_holdup_dials_the_agency_and_nobody_else() {
+    let Some(mut hooks) = start("webhook_sink.py", true, &[]) else {
+        return;
+    };
+    let clock = clock();
+    let notify = SiteNotify {
+        smtp: None,
+        webhook: None,
+        contacts: vec![
+            Contact {
+                id: "manager".into(),
+                name: "Store security manager".into(),
+                phone: Some("+12175550100".into()),
+                email: None,
+            },
+            Contact {
+                id: "psap".into(),
+                name: "Springfield PD dispatch".into(),
+                phone: Some("+12175550911".into()),
+                email: None,
+            },
+        ],
+        chains: vec![Chain {
+            id: "alarms".into(),
+            applies_to: vec!["alarm.*".into()],
+            steps: vec![
+                ChainStep {
+                    contact: "manager".into(),
+                    channel: Kind::Sms,
+                    after_s: 0,
+                },
+                ChainStep {
+                    contact: "psap".into(),
+                    channel: Kind::Voice,
+                    after_s: 0,
+                },
+            ],
+        }],
+    };
+    let escalator = Escalator::new(EscalatorConfig {
+        notify,
+        monitoring_contacts: ["psap".to_owned()].into(),
+        site: SiteIdentity {
+            name: "Test site".into(),
+            address: "1 Main St, Columbus OH".into(),
+        },
+        ..EscalatorConfig::default()
+    });
+    let wh: Arc<dyn Channel> = Arc::new(
+        WebhookChannel::new(webhook_config(hooks.port, "AC123:secret"), clock.clone()).expect("wh"),
+    );
+    let channels = Channels {
+        email: None,
+        sms: Some(wh.clone()),
+        voice: Some(wh),
+    };
+    let outbox = Arc::new(MemoryOutbox::new());
+    let facts_sink = Arc::new(VecSink::default());
+    let disp = Dispatcher::new(
+        outbox.clone(),
+        Arc::new(channels),
+        facts_sink.clone(),
+        clock.clone(),
+        DispatcherConfig::default(),
+    );
+    let notifier = Notifier::new(
+        escalator,
+        outbox.clone(),
+        facts_sink.clone(),
+        clock.clone(),
+        disp.waker(),
+    );
+    let fact = Fact::new(
+        "alarm.raised",
+        Actor::Device("holdup-1".into()),
+        clock.now_ms(),
+    )
+    .with("alarm_type", "holdup")
+    .with("visibility", "monitoring");
+    let out = notifier.on_fact(&fact).await.expect("trigger");
+    assert_eq!((out.scheduled, out.suppressed.len()), (1, 1));
+    assert_eq!(disp.run_once().await.expect("run"), 1);
+    let call = hooks
+        .wait_for(WAIT, |v| {
+            v["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/Calls.json"))
+        })
+        .expect("the dialer called the agency");
+    assert_eq!(call["body"]["To"], "+12175550911");
+    let twiml = call["body"]["Twiml"].as_str().unwrap_or_default();
+    assert!(
+        twiml.contains("1 Main St, Columbus OH") && twiml.contains("holdup alarm"),
+        "{twiml}"
+    );
+    // The manager's step never existed, and nothing else reached the provider.
+    use strongroom_notify::Outbox;
+    assert_eq!(outbox.next_due_ms().await.expect("next"), None);
+    assert_eq!(outbox.items().expect("items").len(), 1);
+    assert!(
+        hooks
+            .drain()
+            .iter()
+            .all(|v| v["body"]["To"] != "+12175550100")
+    );
+    // Every fact about it is restricted to monitoring roles.
+    assert!(
+        facts_sink
+            .facts()
+            .iter()
+            .all(|f| f.payload["visibility"] == "monitoring")
+    );
+}
