@@ -663,6 +663,117 @@ mod tests {
         ));
     }
 
+    /// Walks a box tree, checking that every container's children exactly fill it; returns the paths seen.
+    fn walk(buf: &[u8], prefix: &str, out: &mut Vec<String>) {
+        const CONTAINERS: [&[u8; 4]; 7] = [
+            b"moov", b"trak", b"mdia", b"minf", b"dinf", b"stbl", b"dref",
+        ];
+        let mut pos = 0;
+        while pos < buf.len() {
+            let size = u32::from_be_bytes(buf[pos..pos + 4].try_into().unwrap()) as usize;
+            let kind: [u8; 4] = buf[pos + 4..pos + 8].try_into().unwrap();
+            assert!(
+                size >= 8 && pos + size <= buf.len(),
+                "bad size {size} for {kind:?} at {prefix}"
+            );
+            let path = format!("{prefix}/{}", String::from_utf8_lossy(&kind));
+            out.push(path.clone());
+            if CONTAINERS.contains(&&kind) {
+                let skip = if &kind == b"dref" { 16 } else { 8 };
+                walk(&buf[pos + skip..pos + size], &path, out);
+            }
+            pos += size;
+        }
+    }
+
+    #[test]
+    fn large_file_and_long_duration_use_64_bit_fields() {
+        let frames: Vec<FrameMeta> = (0..3)
+            .map(|i| FrameMeta {
+                offset: i * 10,
+                len: 10,
+                duration_90k: u32::MAX,
+                is_key: true,
+            })
+            .collect();
+        let chunks = [Chunk {
+            segment: 0,
+            src_offset: 0,
+            len: 30,
+            samples: 3,
+            sdi: 1,
+        }];
+        let e = entry();
+        let entries = [&e];
+        let duration_90k = 3 * u64::from(u32::MAX);
+        let tables = Tables {
+            entries: &entries,
+            frames: &frames,
+            chunks: &chunks,
+            duration_90k,
+        };
+        let base = 5_000_000_000u64;
+        let moov = tables.moov(base, true);
+        let mut paths = Vec::new();
+        walk(&moov, "", &mut paths);
+        for p in [
+            "/moov/mvhd",
+            "/moov/trak/tkhd",
+            "/moov/trak/mdia/minf/stbl/co64",
+            "/moov/trak/mdia/minf/dinf/dref/url ",
+        ] {
+            assert!(paths.iter().any(|x| x == p), "{p} missing from {paths:?}");
+        }
+        assert!(
+            !paths.iter().any(|x| x.ends_with("stss")),
+            "all frames are key frames"
+        );
+        let mvhd = find_box(&moov, b"mvhd").unwrap();
+        assert_eq!(moov[mvhd + 8], 1, "mvhd version 1");
+        assert_eq!(
+            u64::from_be_bytes(moov[mvhd + 32..mvhd + 40].try_into().unwrap()),
+            duration_90k
+        );
+        let co64 = find_box(&moov, b"co64").unwrap();
+        assert_eq!(
+            u64::from_be_bytes(moov[co64 + 16..co64 + 24].try_into().unwrap()),
+            base
+        );
+        // The same tables with 32-bit fields have the same structure.
+        let small = Tables {
+            duration_90k: 1000,
+            ..tables
+        };
+        let mut paths32 = Vec::new();
+        walk(&small.moov(100, false), "", &mut paths32);
+        assert_eq!(paths32.len(), paths.len());
+        assert!(paths32.iter().any(|x| x.ends_with("/stco")));
+    }
+
+    #[test]
+    fn box_tree_is_well_formed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = write_segment(dir.path(), "b", 4, 2);
+        b.entry.width = 32; // a second sample description
+        let plan = Mp4Plan::new(&[write_segment(dir.path(), "a", 6, 1), b]).unwrap();
+        let mut out = Vec::new();
+        plan.write_to(&mut out).unwrap();
+        let mut paths = Vec::new();
+        walk(&out, "", &mut paths);
+        assert_eq!(paths[0], "/ftyp");
+        assert_eq!(paths.last().unwrap(), "/mdat");
+        let stsd = find_box(&out, b"stsd").unwrap();
+        assert_eq!(
+            u32::from_be_bytes(out[stsd + 12..stsd + 16].try_into().unwrap()),
+            2
+        );
+        let stsc = find_box(&out, b"stsc").unwrap();
+        assert_eq!(
+            u32::from_be_bytes(out[stsc + 12..stsc + 16].try_into().unwrap()),
+            2
+        );
+    }
+
     #[test]
     fn rejects_empty_and_bad_ranges() {
         let dir = tempfile::tempdir().unwrap();
