@@ -25,7 +25,7 @@
 //! fingerprint; a recipient compares it with the site's published key, or calls [`verify_with_key`] with
 //! the trusted key. Verification streams the MP4 once in 1 MiB chunks (constant memory).
 
-use crate::hashing::{HashingWriter, StreamHasher, from_hex32, to_hex};
+use crate::hashing::{DurableFileWriter, StreamHasher, from_hex32, to_hex};
 use crate::mp4::{Mp4Error, Mp4Plan, Mp4Segment};
 use crate::segment::{Codec, SampleEntry, SampleIndex, sync_dir};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -35,7 +35,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -348,24 +348,22 @@ pub fn export_bundle(
     }
     fs::create_dir(&partial).map_err(io_err("create directory", &partial))?;
 
-    // The MP4, hashed whole and per source segment while it is written.
+    // The MP4, hashed whole and per source segment while a writer thread stores and flushes it.
     let video_path = partial.join(VIDEO_FILE);
     let file = File::create_new(&video_path).map_err(io_err("create", &video_path))?;
-    let hasher = StreamHasher::new(plan.segment_ranges().to_vec())
-        .map_err(io_err("start hashing", &video_path))?;
-    let mut out = HashingWriter {
-        inner: BufWriter::with_capacity(1 << 20, file),
-        hasher,
-    };
-    plan.write_to(&mut out)?;
-    let HashingWriter { inner, hasher } = out;
-    let file = inner.into_inner().map_err(|e| ExportError::Io {
-        op: "flush",
-        path: video_path.clone(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(io_err("fsync", &video_path))?;
-    let (video_sha, segment_shas) = hasher.finish().map_err(io_err("hash", &video_path))?;
+    let writer = DurableFileWriter::spawn(file).map_err(io_err("start writing", &video_path))?;
+    let mut hasher = StreamHasher::new(plan.segment_ranges().to_vec())
+        .map_err(io_err("start hashing", &video_path))?
+        .tee_to(&writer);
+    if let Err(e) = plan.write_to(&mut hasher) {
+        drop(hasher);
+        let _ = writer.finish();
+        let _ = fs::remove_dir_all(&partial);
+        return Err(e.into());
+    }
+    let hashed = hasher.finish();
+    writer.finish().map_err(io_err("write", &video_path))?;
+    let (video_sha, segment_shas) = hashed.map_err(io_err("hash", &video_path))?;
 
     let mut segments = Vec::with_capacity(req.segments.len());
     for ((s, range), sha) in req

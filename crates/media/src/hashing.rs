@@ -3,11 +3,15 @@
 //! Exports and bundle verification must hash every byte twice: once for the whole MP4 and once for the
 //! source segment that the byte belongs to. SHA-256 runs at about 1 GB/s per core here, so the whole-stream
 //! hash runs on a helper thread fed with 1 MiB chunks through a bounded channel (at most
-//! [`QUEUE_CHUNKS`] chunks in flight), while the caller's thread hashes the ranges.
+//! [`QUEUE_CHUNKS`] chunks in flight), while the caller's thread hashes the ranges. The same chunks can be
+//! handed, without copying, to a [`DurableFileWriter`] thread that writes them to a file and flushes it to
+//! disk as it goes, so that the final `fsync` does not start from hundreds of dirty megabytes.
 
 use sha2::{Digest, Sha256};
+use std::fs::File;
 use std::io::{self, Write};
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -15,6 +19,12 @@ use std::thread::JoinHandle;
 pub const CHUNK_BYTES: usize = 1 << 20;
 /// Chunks queued for the hashing thread at most.
 pub const QUEUE_CHUNKS: usize = 4;
+/// Chunks queued for a [`DurableFileWriter`] at most (it pauses to flush, so it gets a longer queue).
+pub const WRITE_QUEUE_CHUNKS: usize = 32;
+/// A [`DurableFileWriter`] calls `fdatasync` after this many bytes.
+pub const SYNC_EVERY_BYTES: u64 = 32 << 20;
+
+type Chunk = Arc<Vec<u8>>;
 
 /// Hashes a stream and a set of sorted, non-overlapping ranges of it.
 pub struct StreamHasher {
@@ -23,20 +33,21 @@ pub struct StreamHasher {
     next_range: usize,
     pos: u64,
     pending: Vec<u8>,
-    tx: Option<SyncSender<Vec<u8>>>,
+    tx: Option<SyncSender<Chunk>>,
+    tee: Option<SyncSender<Chunk>>,
     worker: Option<JoinHandle<[u8; 32]>>,
 }
 
 impl StreamHasher {
     /// Starts hashing; `ranges` must be sorted and non-overlapping (the caller validates them).
     pub fn new(ranges: Vec<Range<u64>>) -> io::Result<Self> {
-        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE_CHUNKS);
+        let (tx, rx) = sync_channel::<Chunk>(QUEUE_CHUNKS);
         let worker = std::thread::Builder::new()
             .name("sha256".into())
             .spawn(move || {
                 let mut h = Sha256::new();
                 for chunk in rx {
-                    h.update(&chunk);
+                    h.update(chunk.as_slice());
                 }
                 h.finalize().into()
             })?;
@@ -47,8 +58,15 @@ impl StreamHasher {
             pos: 0,
             pending: Vec::with_capacity(CHUNK_BYTES),
             tx: Some(tx),
+            tee: None,
             worker: Some(worker),
         })
+    }
+
+    /// Also passes every chunk to `writer` (after hashing), which then receives the whole stream.
+    pub fn tee_to(mut self, writer: &DurableFileWriter) -> Self {
+        self.tee = Some(writer.tx.clone());
+        self
     }
 
     /// Bytes seen so far.
@@ -79,6 +97,11 @@ impl StreamHasher {
     }
 
     fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        let chunk = Arc::new(chunk);
+        if let Some(tee) = &self.tee {
+            tee.send(Arc::clone(&chunk))
+                .map_err(|_| io::Error::other("file writer thread stopped"))?;
+        }
         let tx = self
             .tx
             .as_ref()
@@ -119,6 +142,7 @@ impl StreamHasher {
             self.send(last)?;
         }
         drop(self.tx.take());
+        drop(self.tee.take());
         let whole = self
             .worker
             .take()
@@ -133,8 +157,19 @@ impl StreamHasher {
     }
 }
 
+impl Write for StreamHasher {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.update(buf)?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl Drop for StreamHasher {
     fn drop(&mut self) {
+        drop(self.tee.take());
         drop(self.tx.take());
         if let Some(w) = self.worker.take() {
             let _ = w.join();
@@ -158,6 +193,46 @@ impl<W: Write> Write for HashingWriter<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// Writes chunks to a file on its own thread, calling `fdatasync` every [`SYNC_EVERY_BYTES`] so that
+/// write-back overlaps the producer's work; [`Self::finish`] ends with `fsync`.
+pub struct DurableFileWriter {
+    tx: SyncSender<Chunk>,
+    worker: JoinHandle<io::Result<File>>,
+}
+
+impl DurableFileWriter {
+    /// Starts the writer thread for `file`.
+    pub fn spawn(file: File) -> io::Result<Self> {
+        let (tx, rx) = sync_channel::<Chunk>(WRITE_QUEUE_CHUNKS);
+        let worker = std::thread::Builder::new()
+            .name("durable-write".into())
+            .spawn(move || {
+                let mut file = file;
+                let mut unsynced = 0u64;
+                for chunk in rx {
+                    file.write_all(&chunk)?;
+                    unsynced += chunk.len() as u64;
+                    if unsynced >= SYNC_EVERY_BYTES {
+                        file.sync_data()?;
+                        unsynced = 0;
+                    }
+                }
+                file.sync_all()?;
+                Ok(file)
+            })?;
+        Ok(DurableFileWriter { tx, worker })
+    }
+
+    /// Waits for every chunk sent so far (by a [`StreamHasher`] that has finished) to be written and the
+    /// file to be durable. Returns the file.
+    pub fn finish(self) -> io::Result<File> {
+        drop(self.tx);
+        self.worker
+            .join()
+            .map_err(|_| io::Error::other("file writer thread panicked"))?
     }
 }
 
@@ -223,6 +298,26 @@ mod tests {
                 "range {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn tee_writes_the_whole_stream_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let writer = DurableFileWriter::spawn(File::create_new(&path).unwrap()).unwrap();
+        let range = 5..CHUNK_BYTES as u64 * 2;
+        let mut h = StreamHasher::new(std::iter::once(range).collect())
+            .unwrap()
+            .tee_to(&writer);
+        let data: Vec<u8> = (0..2 * CHUNK_BYTES + 77).map(|i| (i % 253) as u8).collect();
+        for piece in data.chunks(300_001) {
+            h.write_all(piece).unwrap();
+        }
+        let (whole, ranges) = h.finish().unwrap();
+        writer.finish().unwrap();
+        assert_eq!(whole, sha(&data));
+        assert_eq!(ranges, vec![sha(&data[5..CHUNK_BYTES * 2])]);
+        assert_eq!(std::fs::read(&path).unwrap(), data);
     }
 
     #[test]
