@@ -116,6 +116,13 @@ impl SampleIndex {
         self.frames.iter().map(|f| u64::from(f.duration_90k)).sum()
     }
 
+    /// Average frame rate (frames per second of recorded duration), `None` if the duration is zero. This is
+    /// the *measured* recorded rate that frame-rate rules (VID-11) check.
+    pub fn fps(&self) -> Option<f64> {
+        let duration_90k = self.duration_90k();
+        (duration_90k > 0).then(|| self.frames.len() as f64 * 90_000.0 / duration_90k as f64)
+    }
+
     /// Sum of all frame lengths in bytes.
     pub fn media_bytes(&self) -> u64 {
         self.frames.iter().map(|f| u64::from(f.len)).sum()
@@ -335,6 +342,8 @@ mod tests {
         assert!(enc.len() < 900 * 4 + 8, "encoded {} bytes", enc.len());
         assert_eq!(idx.duration_90k(), 900 * 6000);
         assert_eq!(idx.key_frame_count(), 60);
+        assert_eq!(idx.fps(), Some(15.0));
+        assert_eq!(SampleIndex::default().fps(), None);
     }
 
     #[test]
