@@ -30,3 +30,24 @@ pub mod verify;
 
 pub use journal_writer::{AppendError, JournalHandle, JournalWriterConfig};
 pub use store::{Backend, SiteRow, Store, StoreError};
+
+/// Administrative helpers (benchmarks and tests).
+pub mod admin {
+    use crate::store::{Store, StoreError};
+
+    /// Drops a PostgreSQL schema and everything in it (benchmarks clean up with this).
+    pub async fn drop_schema(store: &Store, schema: &str) -> Result<(), StoreError> {
+        if !schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(StoreError::BadUrl(format!("bad schema name {schema:?}")));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(store.pool())
+        .await?;
+        Ok(())
+    }
+}

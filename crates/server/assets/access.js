@@ -1,0 +1,1 @@
+// Console tab for access (registers itself in SR.tabs).

@@ -1,0 +1,1 @@
+// Console tab for alarm (registers itself in SR.tabs).

@@ -1,0 +1,1 @@
+// Console tab for compliance (registers itself in SR.tabs).

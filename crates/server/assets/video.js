@@ -1,0 +1,1 @@
+// Console tab for video (registers itself in SR.tabs).

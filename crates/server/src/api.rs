@@ -1,0 +1,748 @@
+//! The HTTP API under `/api/v1`: login and sessions, sites, events (history and live), devices,
+//! configuration, journal verification, users.
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use strongroom_domain::auth::{Grants, Permission, Role, RoleGrant};
+use strongroom_domain::fact::kinds;
+use strongroom_domain::{Actor, Fact};
+use strongroom_journal::JournalEvent;
+use strongroom_store::users::{SessionRow, UserRow};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::auth::{COOKIE, HalfSession, Session, SiteCtx};
+use crate::error::ApiError;
+use crate::passwords;
+use crate::state::{AppState, ConfigApplyError};
+
+/// The API routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/login/totp", post(login_totp))
+        .route("/api/v1/logout", post(logout))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/me/password", post(change_password))
+        .route("/api/v1/me/totp/begin", post(totp_begin))
+        .route("/api/v1/me/totp/confirm", post(totp_confirm))
+        .route("/api/v1/sites", get(sites))
+        .route("/api/v1/sites/{site}", get(site_model))
+        .route("/api/v1/sites/{site}/events", get(events))
+        .route("/api/v1/sites/{site}/events/stream", get(events_stream))
+        .route("/api/v1/sites/{site}/devices", get(devices))
+        .route("/api/v1/sites/{site}/device-events", post(device_event))
+        .route(
+            "/api/v1/sites/{site}/config",
+            put(put_config).get(get_config),
+        )
+        .route("/api/v1/sites/{site}/journal/verify", get(verify_journal))
+        .route("/api/v1/users", get(list_users).post(create_user))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match sqlx::query("SELECT 1").execute(state.store.pool()).await {
+        Ok(_) => Json(json!({"status": "ok", "sites": state.all_sites().len()})).into_response(),
+        Err(e) => ApiError::Unavailable(format!("database: {e}")).into_response(),
+    }
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+/// JSON body parsing with a clear 400 on malformed input.
+pub struct JsonBody<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(e) => Err(ApiError::BadRequest(format!(
+                "bad JSON body: {}",
+                e.body_text()
+            ))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+fn session_cookie(state: &AppState, token: &str, max_age_s: i64) -> HeaderValue {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let v =
+        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Journals an auth fact on every site (logins are installation-wide).
+async fn journal_everywhere(state: &AppState, fact: Fact) {
+    for site in state.all_sites() {
+        if let Err(e) = site.journal.append_one(fact.clone()).await {
+            tracing::error!(error = %e, "cannot journal auth fact");
+        }
+    }
+}
+
+/// The client's address, when the listener recorded it.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |a| a.0.ip().to_string()),
+        ))
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now_ms();
+    if !state.login_budget_ok(&client, now) {
+        journal_everywhere(
+            &state,
+            Fact::new(kinds::LOGIN_FAILED, Actor::User(body.username.clone()), now)
+                .with("reason", "rate_limited")
+                .with("client", client.clone()),
+        )
+        .await;
+        return Err(ApiError::TooMany(
+            "too many failed logins from this address; wait a minute".into(),
+        ));
+    }
+    let user = state.store.user(&body.username).await?;
+    let fail = |reason: &'static str| {
+        Fact::new(kinds::LOGIN_FAILED, Actor::User(body.username.clone()), now)
+            .with("reason", reason)
+            .with("client", client.clone())
+    };
+    let Some(user) = user else {
+        // Same work as a real check, so a wrong name and a wrong password look alike.
+        let _ = passwords::verify_password(&body.password, passwords::dummy_hash());
+        state.note_login_failure(&client, now);
+        journal_everywhere(&state, fail("unknown_user")).await;
+        return Err(ApiError::Forbidden("wrong user name or password".into()));
+    };
+    if user.locked_until_ms > now {
+        journal_everywhere(&state, fail("locked_out")).await;
+        return Err(ApiError::TooMany(
+            "account locked after repeated failures; try again later".into(),
+        ));
+    }
+    let ok = passwords::verify_password(&body.password, &user.password_hash);
+    if !ok || user.disabled {
+        state.note_login_failure(&client, now);
+        let lock = (user.failed_logins + 1 >= state.settings.lockout_after_failures)
+            .then_some(now + state.settings.lockout_ms);
+        state.store.record_login(&user.name, false, lock).await?;
+        journal_everywhere(
+            &state,
+            fail(if user.disabled {
+                "disabled"
+            } else {
+                "wrong_password"
+            }),
+        )
+        .await;
+        return Err(ApiError::Forbidden("wrong user name or password".into()));
+    }
+    let mfa_required = user
+        .totp_secret
+        .as_deref()
+        .is_some_and(|s| !s.starts_with("pending:"));
+    let token = passwords::random_token().map_err(ApiError::Internal)?;
+    let csrf = passwords::random_token().map_err(ApiError::Internal)?;
+    state
+        .store
+        .create_session(&SessionRow {
+            token_hash: passwords::token_hash(&token),
+            user_name: user.name.clone(),
+            csrf_token: csrf.clone(),
+            mfa_passed: !mfa_required,
+            created_ms: now,
+            expires_ms: now + state.settings.session_ttl_ms,
+        })
+        .await?;
+    if !mfa_required {
+        state.store.record_login(&user.name, true, None).await?;
+        journal_everywhere(
+            &state,
+            Fact::new(kinds::LOGIN_SUCCEEDED, Actor::User(user.name.clone()), now)
+                .with("mfa", false)
+                .with("client", client),
+        )
+        .await;
+    }
+    let mut res = Json(json!({
+        "user": user.name,
+        "mfa_required": mfa_required,
+        "must_change_password": user.must_change_password,
+        "csrf_token": csrf,
+    }))
+    .into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&state, &token, state.settings.session_ttl_ms / 1000),
+    );
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeBody {
+    code: String,
+}
+
+async fn login_totp(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    half: HalfSession,
+    JsonBody(body): JsonBody<CodeBody>,
+) -> Result<Json<Value>, ApiError> {
+    let now = state.clock.now_ms();
+    if !state.login_budget_ok(&client, now) {
+        return Err(ApiError::TooMany(
+            "too many failed codes from this address; wait a minute".into(),
+        ));
+    }
+    let secret = half.user.totp_secret.clone().unwrap_or_default();
+    let now_s = u64::try_from(now / 1000).unwrap_or(0);
+    if secret.starts_with("pending:") || !passwords::totp_check(&secret, &body.code, now_s) {
+        state.note_login_failure(&client, now);
+        let lock = (half.user.failed_logins + 1 >= state.settings.lockout_after_failures)
+            .then_some(now + state.settings.lockout_ms);
+        state
+            .store
+            .record_login(&half.user.name, false, lock)
+            .await?;
+        journal_everywhere(
+            &state,
+            Fact::new(
+                kinds::LOGIN_FAILED,
+                Actor::User(half.user.name.clone()),
+                now,
+            )
+            .with("reason", "wrong_totp")
+            .with("client", client),
+        )
+        .await;
+        return Err(ApiError::Forbidden("wrong code".into()));
+    }
+    state
+        .store
+        .pass_session_mfa(&half.session.token_hash)
+        .await?;
+    state
+        .store
+        .record_login(&half.user.name, true, None)
+        .await?;
+    journal_everywhere(
+        &state,
+        Fact::new(
+            kinds::LOGIN_SUCCEEDED,
+            Actor::User(half.user.name.clone()),
+            now,
+        )
+        .with("mfa", true)
+        .with("client", client),
+    )
+    .await;
+    Ok(Json(
+        json!({"user": half.user.name, "csrf_token": half.session.csrf_token}),
+    ))
+}
+
+async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
+    session.check_csrf()?;
+    state
+        .store
+        .delete_session(&session.session.token_hash)
+        .await?;
+    journal_everywhere(
+        &state,
+        Fact::new(kinds::LOGOUT, session.actor(), state.clock.now_ms()),
+    )
+    .await;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    Ok(res)
+}
+
+async fn me(State(state): State<AppState>, session: Session) -> Json<Value> {
+    let sites: Vec<Value> = state
+        .all_sites()
+        .iter()
+        .filter(|s| session.user.grants.allows(&s.id, Permission::SiteView))
+        .map(|s| {
+            let roles = session.user.grants.roles_on(&s.id);
+            let perms: Vec<&str> = Permission::ALL
+                .iter()
+                .filter(|p| session.user.grants.allows(&s.id, **p))
+                .map(|p| p.as_str())
+                .collect();
+            json!({"id": s.id, "name": s.config().site.name, "roles": roles, "permissions": perms})
+        })
+        .collect();
+    Json(json!({
+        "user": session.user.name,
+        "csrf_token": session.session.csrf_token,
+        "mfa_enrolled": session.user.totp_secret.as_deref().is_some_and(|s| !s.starts_with("pending:")),
+        "must_change_password": session.user.must_change_password,
+        "sites": sites,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    session.check_csrf()?;
+    if !passwords::verify_password(&body.current_password, &session.user.password_hash) {
+        return Err(ApiError::Forbidden("the current password is wrong".into()));
+    }
+    if body.new_password.chars().count() < 12 {
+        return Err(ApiError::BadRequest(
+            "the new password needs at least 12 characters".into(),
+        ));
+    }
+    let hash = passwords::hash_password(&body.new_password).map_err(ApiError::Internal)?;
+    state
+        .store
+        .set_password(&session.user.name, &hash, false)
+        .await?;
+    journal_everywhere(
+        &state,
+        Fact::new(
+            kinds::USER_PASSWORD_SET,
+            session.actor(),
+            state.clock.now_ms(),
+        )
+        .with("user", session.user.name.clone()),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn totp_begin(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<Value>, ApiError> {
+    session.check_csrf()?;
+    let secret = passwords::new_totp_secret().map_err(ApiError::Internal)?;
+    state
+        .store
+        .set_totp(&session.user.name, Some(&format!("pending:{secret}")))
+        .await?;
+    Ok(Json(json!({
+        "secret": secret,
+        "otpauth_uri": passwords::totp_uri(&secret, &session.user.name, "Strongroom"),
+    })))
+}
+
+async fn totp_confirm(
+    State(state): State<AppState>,
+    session: Session,
+    JsonBody(body): JsonBody<CodeBody>,
+) -> Result<StatusCode, ApiError> {
+    session.check_csrf()?;
+    let Some(secret) = session
+        .user
+        .totp_secret
+        .as_deref()
+        .and_then(|s| s.strip_prefix("pending:"))
+    else {
+        return Err(ApiError::Conflict(
+            "start enrolment with /api/v1/me/totp/begin first".into(),
+        ));
+    };
+    let now = state.clock.now_ms();
+    if !passwords::totp_check(secret, &body.code, u64::try_from(now / 1000).unwrap_or(0)) {
+        return Err(ApiError::BadRequest(
+            "the code does not match; check the authenticator's clock".into(),
+        ));
+    }
+    state
+        .store
+        .set_totp(&session.user.name, Some(secret))
+        .await?;
+    journal_everywhere(
+        &state,
+        Fact::new(kinds::USER_MFA_ENROLLED, session.actor(), now)
+            .with("user", session.user.name.clone()),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sites(State(state): State<AppState>, session: Session) -> Json<Value> {
+    let list: Vec<Value> = state
+        .all_sites()
+        .iter()
+        .filter(|s| session.user.grants.allows(&s.id, Permission::SiteView))
+        .map(|s| {
+            let c = s.config();
+            json!({"id": s.id, "name": c.site.name, "jurisdiction": c.site.jurisdiction, "timezone": c.site.timezone})
+        })
+        .collect();
+    Json(json!({ "sites": list }))
+}
+
+async fn site_model(session: Session, Path(site): Path<String>) -> Result<Json<Value>, ApiError> {
+    let ctx = session.authorize(&site, Permission::SiteView).await?;
+    let c = ctx.site.config();
+    let mut v = serde_json::to_value(&*c).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Never hand out where secrets live to roles that cannot manage configuration.
+    if !ctx.can(Permission::ConfigManage)
+        && let Some(obj) = v.as_object_mut()
+    {
+        obj.remove("central_station");
+        obj.remove("notify");
+    }
+    Ok(Json(v))
+}
+
+/// Whether a journaled event may be shown to this user (silent alarms only to monitoring roles).
+pub fn visible_to(ctx: &SiteCtx, e: &JournalEvent) -> bool {
+    if ctx.can(Permission::SilentAlarmsView) {
+        return true;
+    }
+    !event_is_silent(e)
+}
+
+/// Whether an event is a silent-alarm fact (payload `visibility = "monitoring"`).
+pub fn event_is_silent(e: &JournalEvent) -> bool {
+    e.payload.contains("\"visibility\"")
+        && serde_json::from_str::<Value>(&e.payload)
+            .ok()
+            .and_then(|v| {
+                v.get("visibility")
+                    .and_then(Value::as_str)
+                    .map(|s| s == "monitoring")
+            })
+            .unwrap_or(false)
+}
+
+/// The JSON form of a journaled event.
+pub fn event_json(e: &JournalEvent) -> Value {
+    json!({
+        "seq": e.seq,
+        "time_ms": e.time_ms,
+        "kind": e.kind,
+        "actor": e.actor,
+        "payload": serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::Null),
+        "hash": hex::encode(e.hash),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    kind: Option<String>,
+    before: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn events(
+    session: Session,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let ctx = session.authorize(&site, Permission::EventsView).await?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let rows = state
+        .store
+        .recent_events(&ctx.site.id, q.kind.as_deref(), q.before, limit)
+        .await?;
+    let list: Vec<Value> = rows
+        .iter()
+        .filter(|e| visible_to(&ctx, e))
+        .map(event_json)
+        .collect();
+    Ok(Json(json!({ "events": list })))
+}
+
+async fn events_stream(
+    session: Session,
+    Path(site): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let ctx = Arc::new(session.authorize(&site, Permission::EventsView).await?);
+    let rx = ctx.site.journal.subscribe();
+    let stream = BroadcastStream::new(rx).filter_map(move |item| match item {
+        Ok(e) if visible_to(&ctx, &e) => Some(Ok(SseEvent::default()
+            .event("journal")
+            .id(e.seq.to_string())
+            .data(event_json(&e).to_string()))),
+        Ok(_) => None,
+        Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+            Some(Ok(SseEvent::default().event("lagged").data(n.to_string())))
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+async fn devices(
+    session: Session,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = session.authorize(&site, Permission::SiteView).await?;
+    strongroom_store::projection::catch_up(&state.store, &ctx.site.id).await?;
+    let states = strongroom_store::projection::device_states(&state.store, &ctx.site.id).await?;
+    let list: Vec<Value> = states
+        .iter()
+        .map(|d| json!({"device": d.device_id, "state": d.state, "since_ms": d.since_ms, "seq": d.seq}))
+        .collect();
+    Ok(Json(json!({ "devices": list })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceEventBody {
+    device: String,
+    state: String,
+    #[serde(default)]
+    time_ms: Option<i64>,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+/// Devices that are not OSDP or DC-09 (HTTP controllers) report state here; the answer is sent
+/// only after the fact is durable.
+async fn device_event(
+    session: Session,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    JsonBody(body): JsonBody<DeviceEventBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let ctx = session.authorize(&site, Permission::DoorsControl).await?;
+    let e = crate::simulator::ingest_device_state(
+        &ctx.site,
+        &body.device,
+        &body.state,
+        body.detail.as_deref(),
+        body.time_ms.unwrap_or_else(|| state.clock.now_ms()),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(event_json(&e))))
+}
+
+async fn get_config(session: Session, Path(site): Path<String>) -> Result<Response, ApiError> {
+    let ctx = session.authorize(&site, Permission::ConfigManage).await?;
+    let c = ctx.site.config();
+    let text = toml::to_string_pretty(&*c).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/toml; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}
+
+async fn put_config(
+    session: Session,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+    body: String,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = session.authorize(&site, Permission::ConfigManage).await?;
+    match ctx
+        .site
+        .apply_config("(uploaded)", &body, ctx.actor.clone(), state.clock.now_ms())
+        .await
+    {
+        Ok(c) => Ok(Json(json!({"applied": true, "site": c.site.id}))),
+        Err(ConfigApplyError::Invalid(errors)) => {
+            let list: Vec<Value> = errors
+                .0
+                .iter()
+                .map(|i| json!({"line": i.line, "column": i.column, "field": i.field, "message": i.message}))
+                .collect();
+            Err(ApiError::BadRequest(format!(
+                "configuration refused; the last good one stays in force: {}",
+                serde_json::to_string(&list).unwrap_or_default()
+            )))
+        }
+        Err(e) => Err(ApiError::Conflict(e.to_string())),
+    }
+}
+
+async fn verify_journal(
+    session: Session,
+    State(state): State<AppState>,
+    Path(site): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = session.authorize(&site, Permission::JournalView).await?;
+    ctx.site.journal.checkpoint().await?;
+    let key = ctx.site.key.verifying_key();
+    match strongroom_store::verify::verify_site(&state.store, &ctx.site.id, &key, |_| {}).await {
+        Ok(r) => Ok(Json(json!({
+            "intact": true,
+            "events": r.events,
+            "checkpoints": r.checkpoints,
+            "last_seq": r.last_seq,
+            "head_hash": hex::encode(r.head_hash),
+        }))),
+        Err(strongroom_store::verify::VerifyError::Tampered(t)) => Ok(Json(json!({
+            "intact": false,
+            "first_bad_seq": t.seq(),
+            "problem": t.to_string(),
+        }))),
+        Err(strongroom_store::verify::VerifyError::Store(e)) => Err(e.into()),
+    }
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<Value>, ApiError> {
+    if !session.can_manage_users() {
+        return Err(ApiError::Forbidden(
+            "managing users needs the admin role".into(),
+        ));
+    }
+    let users = state.store.users().await?;
+    let list: Vec<Value> = users
+        .iter()
+        .map(|u| json!({
+            "name": u.name,
+            "grants": u.grants.grants,
+            "disabled": u.disabled,
+            "mfa_enrolled": u.totp_secret.as_deref().is_some_and(|s| !s.starts_with("pending:")),
+        }))
+        .collect();
+    Ok(Json(json!({ "users": list })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    name: String,
+    role: String,
+    site: String,
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<NewUserBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let _ = headers;
+    session.check_csrf()?;
+    if !session.can_manage_users() {
+        return Err(ApiError::Forbidden(
+            "managing users needs the admin role".into(),
+        ));
+    }
+    let role: Role = body
+        .role
+        .parse()
+        .map_err(|e: strongroom_domain::auth::UnknownRole| ApiError::BadRequest(e.to_string()))?;
+    let (user, password) = new_user(&body.name, role, &body.site, state.clock.now_ms())
+        .map_err(ApiError::BadRequest)?;
+    match state.store.create_user(&user).await {
+        Ok(()) => {}
+        Err(strongroom_store::StoreError::Exists(m)) => {
+            return Err(ApiError::Conflict(format!("{m}")));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    journal_everywhere(
+        &state,
+        Fact::new(kinds::USER_CREATED, session.actor(), state.clock.now_ms())
+            .with("user", body.name.clone())
+            .with("role", role.as_str())
+            .with("site", body.site.clone()),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"name": body.name, "one_time_password": password})),
+    ))
+}
+
+/// A new user with a one-time password that must be changed at first login.
+pub fn new_user(
+    name: &str,
+    role: Role,
+    site: &str,
+    now_ms: i64,
+) -> Result<(UserRow, String), String> {
+    let ok_name = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+    if !ok_name {
+        return Err(format!(
+            "bad user name {name:?}: use 1-64 letters, digits, '.', '_', '-', '@'"
+        ));
+    }
+    let password = passwords::one_time_password()?;
+    let hash = passwords::hash_password(&password)?;
+    Ok((
+        UserRow {
+            name: name.to_owned(),
+            password_hash: hash,
+            totp_secret: None,
+            grants: Grants {
+                grants: vec![RoleGrant {
+                    site_id: site.to_owned(),
+                    role,
+                }],
+            },
+            disabled: false,
+            must_change_password: true,
+            failed_logins: 0,
+            locked_until_ms: 0,
+            created_ms: now_ms,
+        },
+        password,
+    ))
+}

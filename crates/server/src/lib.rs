@@ -1,0 +1,77 @@
+//! Strongroom's server: the HTTP API under `/api/v1` (described at `/api/openapi.json`), the web
+//! console, sessions and role- and site-scoped permissions, the live event feed, and the site
+//! runtime that connects devices to the journal.
+//!
+//! Architecture invariants:
+//! - Handlers contain no business rules: they authenticate, authorize through [`auth::Session::authorize`]
+//!   (the only way to reach a site's runtime), call the domain, and append the resulting facts.
+//! - Every state-changing request needs a session whose CSRF token is echoed in `X-CSRF-Token`.
+//! - Every login (success and failure), permission denial, user change, configuration change and
+//!   view of video is a journal fact, appended before the response is sent.
+//! - Bad input gets a 4xx with a JSON `{error, message}` body and changes nothing; a panic inside a
+//!   handler is caught and becomes a 500, never a dropped connection.
+#![forbid(unsafe_code)]
+
+pub mod access_rt;
+pub mod alarm_rt;
+pub mod api;
+pub mod auth;
+pub mod compliance_rt;
+pub mod console;
+pub mod error;
+pub mod openapi;
+pub mod passwords;
+pub mod simulator;
+pub mod state;
+pub mod tls;
+pub mod video_rt;
+
+pub use error::ApiError;
+pub use state::{AppState, SiteRuntime};
+
+use axum::Router;
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(console::routes())
+        .merge(access_rt::routes())
+        .merge(alarm_rt::routes())
+        .merge(video_rt::routes())
+        .merge(compliance_rt::routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            4 * 1024 * 1024,
+        ))
+        .layer(axum::middleware::from_fn(error::catch_panic))
+        .layer(axum::middleware::from_fn(error::security_headers))
+        .with_state(state)
+}
+
+/// Starts every subsystem of a site (access, alarms, video, compliance); returns their tasks.
+pub async fn start_subsystems(
+    ctx: &state::StartCtx,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let mut tasks = Vec::new();
+    tasks.extend(
+        access_rt::start(ctx)
+            .await
+            .map_err(|e| format!("access: {e}"))?,
+    );
+    tasks.extend(
+        alarm_rt::start(ctx)
+            .await
+            .map_err(|e| format!("alarms: {e}"))?,
+    );
+    tasks.extend(
+        video_rt::start(ctx)
+            .await
+            .map_err(|e| format!("video: {e}"))?,
+    );
+    tasks.extend(
+        compliance_rt::start(ctx)
+            .await
+            .map_err(|e| format!("compliance: {e}"))?,
+    );
+    Ok(tasks)
+}

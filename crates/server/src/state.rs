@@ -1,0 +1,246 @@
+//! Shared server state: the store, the clock, and one runtime per site.
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use sha2::{Digest, Sha256};
+use strongroom_domain::fact::kinds;
+use strongroom_domain::site::{ConfigErrors, SiteConfig};
+use strongroom_domain::{Actor, Clock, Fact};
+use strongroom_journal::SiteKey;
+use strongroom_store::{JournalHandle, Store};
+
+/// Server-wide settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Session lifetime.
+    pub session_ttl_ms: i64,
+    /// Failed logins in a row before the account locks.
+    pub lockout_after_failures: i64,
+    /// How long a lockout lasts.
+    pub lockout_ms: i64,
+    /// Set the `Secure` attribute on cookies (on unless a test runs plain HTTP off localhost).
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            session_ttl_ms: 12 * 3_600_000,
+            lockout_after_failures: 5,
+            lockout_ms: 15 * 60_000,
+            secure_cookies: true,
+        }
+    }
+}
+
+/// Everything a handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The injected clock.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    sites: Arc<RwLock<HashMap<String, Arc<SiteRuntime>>>>,
+    /// Failed login attempts per client address in the current minute (rate limit).
+    pub login_attempts: Arc<Mutex<HashMap<String, (i64, u32)>>>,
+}
+
+impl AppState {
+    /// A state with no sites yet.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> AppState {
+        AppState {
+            store,
+            clock,
+            settings: Arc::new(settings),
+            sites: Arc::new(RwLock::new(HashMap::new())),
+            login_attempts: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Adds a running site.
+    pub fn add_site(&self, site: Arc<SiteRuntime>) {
+        if let Ok(mut m) = self.sites.write() {
+            m.insert(site.id.clone(), site);
+        }
+    }
+
+    /// A site's runtime. Handlers reach this only through `Session::authorize`.
+    pub(crate) fn site(&self, id: &str) -> Option<Arc<SiteRuntime>> {
+        self.sites.read().ok().and_then(|m| m.get(id).cloned())
+    }
+
+    /// Every site's runtime (for shutdown and background tasks).
+    pub fn all_sites(&self) -> Vec<Arc<SiteRuntime>> {
+        let mut v: Vec<Arc<SiteRuntime>> = self
+            .sites
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Counts a failed login from `client`; returns false when the client is over its budget
+    /// (10 failures a minute).
+    pub fn login_budget_ok(&self, client: &str, now_ms: i64) -> bool {
+        let Ok(mut m) = self.login_attempts.lock() else {
+            return false;
+        };
+        let minute = now_ms / 60_000;
+        let e = m.entry(client.to_owned()).or_insert((minute, 0));
+        if e.0 != minute {
+            *e = (minute, 0);
+        }
+        e.1 < 10
+    }
+
+    /// Records a failed login from `client`.
+    pub fn note_login_failure(&self, client: &str, now_ms: i64) {
+        if let Ok(mut m) = self.login_attempts.lock() {
+            let minute = now_ms / 60_000;
+            let e = m.entry(client.to_owned()).or_insert((minute, 0));
+            if e.0 != minute {
+                *e = (minute, 0);
+            }
+            e.1 += 1;
+        }
+    }
+}
+
+/// One site, running.
+pub struct SiteRuntime {
+    /// Site id.
+    pub id: String,
+    /// The journal writer.
+    pub journal: JournalHandle,
+    /// The signing key.
+    pub key: Arc<SiteKey>,
+    /// Where the site file lives, if it came from one.
+    pub config_path: Option<PathBuf>,
+    config: RwLock<Arc<SiteConfig>>,
+    /// Access control, once started.
+    pub access: OnceLock<Arc<crate::access_rt::AccessRuntime>>,
+    /// Alarms and dispatch, once started.
+    pub alarm: OnceLock<Arc<crate::alarm_rt::AlarmRuntime>>,
+    /// Video, once started.
+    pub video: OnceLock<Arc<crate::video_rt::VideoRuntime>>,
+    /// Compliance, once started.
+    pub compliance: OnceLock<Arc<crate::compliance_rt::ComplianceRuntime>>,
+}
+
+/// What a subsystem gets when its site starts.
+pub struct StartCtx {
+    /// Server state (store, clock, settings).
+    pub state: AppState,
+    /// The site.
+    pub site: Arc<SiteRuntime>,
+    /// The data directory (recordings live in `video/`, keys in `keys/`).
+    pub data_dir: PathBuf,
+}
+
+/// Why a new configuration was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigApplyError {
+    /// The file is invalid; the last good configuration stays in force.
+    #[error("{0}")]
+    Invalid(ConfigErrors),
+    /// The file is for another site.
+    #[error("the file is for site {found:?}, not {expected:?}")]
+    WrongSite {
+        /// This site.
+        expected: String,
+        /// The file's site.
+        found: String,
+    },
+    /// The journal refused the change record.
+    #[error("journal: {0}")]
+    Journal(#[from] strongroom_store::AppendError),
+}
+
+impl SiteRuntime {
+    /// A runtime for a site whose configuration is already valid.
+    pub fn new(
+        config: SiteConfig,
+        journal: JournalHandle,
+        key: Arc<SiteKey>,
+        config_path: Option<PathBuf>,
+    ) -> SiteRuntime {
+        SiteRuntime {
+            id: config.site.id.clone(),
+            journal,
+            key,
+            config_path,
+            config: RwLock::new(Arc::new(config)),
+            access: OnceLock::new(),
+            alarm: OnceLock::new(),
+            video: OnceLock::new(),
+            compliance: OnceLock::new(),
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<SiteConfig> {
+        match self.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Validates `text` and, if good, records it in the journal and puts it in force; if bad,
+    /// records the refusal and keeps the last good configuration.
+    pub async fn apply_config(
+        &self,
+        file: &str,
+        text: &str,
+        actor: Actor,
+        now_ms: i64,
+    ) -> Result<Arc<SiteConfig>, ConfigApplyError> {
+        let sha = hex::encode(Sha256::digest(text.as_bytes()));
+        let parsed = SiteConfig::parse(file, text).and_then(|c| {
+            if c.site.id == self.id {
+                Ok(c)
+            } else {
+                Err(ConfigErrors(vec![strongroom_domain::site::ConfigIssue {
+                    file: file.to_owned(),
+                    line: 0,
+                    column: 0,
+                    field: "site.id".into(),
+                    message: format!("the file is for site {:?}, not {:?}", c.site.id, self.id),
+                }]))
+            }
+        });
+        match parsed {
+            Ok(config) => {
+                self.journal
+                    .append_one(
+                        Fact::new(kinds::CONFIG_APPLIED, actor, now_ms)
+                            .with("file", file)
+                            .with("sha256", sha)
+                            .with("toml", text),
+                    )
+                    .await?;
+                let config = Arc::new(config);
+                match self.config.write() {
+                    Ok(mut c) => *c = config.clone(),
+                    Err(poisoned) => *poisoned.into_inner() = config.clone(),
+                }
+                Ok(config)
+            }
+            Err(errors) => {
+                let list: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
+                self.journal
+                    .append_one(
+                        Fact::new(kinds::CONFIG_REJECTED, actor, now_ms)
+                            .with("file", file)
+                            .with("sha256", sha)
+                            .with("errors", list),
+                    )
+                    .await?;
+                Err(ConfigApplyError::Invalid(errors))
+            }
+        }
+    }
+}
