@@ -49,6 +49,23 @@ pub struct SiteConfig {
     /// The MQTT sensor bus.
     #[serde(default)]
     pub mqtt: Option<Mqtt>,
+    /// Where Strongroom listens for alarm panels (SIA DC-09).
+    #[serde(default)]
+    pub alarm_receiver: Option<AlarmReceiver>,
+}
+
+/// The DC-09 receiver panels report to (`[alarm_receiver]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmReceiver {
+    /// TCP and UDP listen address, e.g. `0.0.0.0:9009`.
+    pub listen: String,
+    /// Receiver number sent in replies.
+    #[serde(default)]
+    pub receiver: Option<String>,
+    /// Line number sent in replies.
+    #[serde(default)]
+    pub line: Option<String>,
 }
 
 /// The `[site]` table.
@@ -75,6 +92,12 @@ pub struct SiteInfo {
     /// Street address, for dispatch.
     #[serde(default)]
     pub address: String,
+    /// First day of operation at this location (`YYYY-MM-DD`); some rules depend on it.
+    #[serde(default)]
+    pub operating_since: Option<String>,
+    /// Day the site relocated (`YYYY-MM-DD`), if it did.
+    #[serde(default)]
+    pub relocated_on: Option<String>,
 }
 
 /// What an area is, as the regulations name them.
@@ -381,6 +404,12 @@ pub enum CameraPurpose {
     Loading,
     /// The surveillance room itself.
     SurveillanceRoom,
+    /// A height strip at an exit (identification).
+    HeightStrip,
+    /// License plate capture.
+    PlateCapture,
+    /// Identification-grade view.
+    Identification,
 }
 
 /// An IP camera (`[[camera]]`).
@@ -434,6 +463,8 @@ pub struct Policy {
     pub pin_attempts_lockout: u32,
     /// Auto-arm after operating hours, this many minutes after closing.
     pub auto_arm_after_close_min: Option<u32>,
+    /// Minutes before auto-arming that the people still inside are warned.
+    pub auto_arm_warning_min: u32,
     /// Entry delay for perimeter zones while armed.
     pub entry_delay_s: u32,
     /// Exit delay after arming.
@@ -450,6 +481,7 @@ impl Default for Policy {
             unknown_card_window_s: 60,
             pin_attempts_lockout: 5,
             auto_arm_after_close_min: Some(30),
+            auto_arm_warning_min: 5,
             entry_delay_s: 30,
             exit_delay_s: 60,
         }
@@ -522,6 +554,9 @@ pub struct Contact {
     /// Email address.
     #[serde(default)]
     pub email: Option<String>,
+    /// A monitoring recipient: may receive silent (holdup, duress) alarms.
+    #[serde(default)]
+    pub monitoring: bool,
 }
 
 /// A notification channel.
@@ -707,6 +742,30 @@ impl SiteConfig {
                 format!(
                     "unknown time zone {:?}: expected an IANA name such as \"America/Chicago\"",
                     self.site.timezone
+                ),
+            ));
+        }
+        for (key, value) in [
+            ("operating_since", &self.site.operating_since),
+            ("relocated_on", &self.site.relocated_on),
+        ] {
+            if let Some(v) = value
+                && v.parse::<jiff::civil::Date>().is_err()
+            {
+                out.push((
+                    vec![K("site"), K(key)],
+                    format!("bad date {v:?}: expected YYYY-MM-DD"),
+                ));
+            }
+        }
+        if let Some(r) = &self.alarm_receiver
+            && r.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            out.push((
+                vec![K("alarm_receiver"), K("listen")],
+                format!(
+                    "bad listen address {:?}: expected IP:PORT such as 0.0.0.0:9009",
+                    r.listen
                 ),
             ));
         }

@@ -58,6 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             name: "Monitoring desk".into(),
             phone: Some("+12175550102".into()),
             email: None,
+            monitoring: false,
         }],
         chains: vec![Chain {
             id: "alarms".into(),

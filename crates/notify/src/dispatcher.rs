@@ -432,12 +432,14 @@ mod tests {
                     name: "Manager".into(),
                     phone: Some("+15550001111".into()),
                     email: Some("m@example.invalid".into()),
+                    monitoring: false,
                 },
                 Contact {
                     id: "owner".into(),
                     name: "Owner".into(),
                     phone: Some("+15550002222".into()),
                     email: None,
+                    monitoring: false,
                 },
             ],
             chains: vec![Chain {

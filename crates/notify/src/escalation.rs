@@ -664,6 +664,7 @@ mod tests {
             name: format!("{id} name"),
             phone: phone.map(Into::into),
             email: email.map(Into::into),
+            monitoring: false,
         }
     }
 

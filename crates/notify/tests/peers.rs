@@ -235,12 +235,14 @@ async fn provider_503_is_retried_and_il_failure_reaches_people_by_phone_only() {
                 name: "Store security manager".into(),
                 phone: Some("+12175550100".into()),
                 email: Some("security@site.test".into()),
+                monitoring: false,
             },
             Contact {
                 id: "owner".into(),
                 name: "Owner".into(),
                 phone: Some("+12175550101".into()),
                 email: None,
+                monitoring: false,
             },
         ],
         chains: vec![Chain {
@@ -424,12 +426,14 @@ async fn silent_holdup_dials_the_agency_and_nobody_else() {
                 name: "Store security manager".into(),
                 phone: Some("+12175550100".into()),
                 email: None,
+                monitoring: false,
             },
             Contact {
                 id: "psap".into(),
                 name: "Springfield PD dispatch".into(),
                 phone: Some("+12175550911".into()),
                 email: None,
+                monitoring: false,
             },
         ],
         chains: vec![Chain {
