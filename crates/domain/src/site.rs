@@ -690,7 +690,7 @@ impl SiteConfig {
             Err(e) => {
                 let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
                 let message = e.message().trim().to_owned();
-                let field = field_from_message(&message);
+                let field = field_from_message(&message, text, line);
                 return Err(ConfigErrors(vec![ConfigIssue {
                     file: file.to_owned(),
                     line,
@@ -1031,12 +1031,19 @@ fn path_string(path: &[PathPart]) -> String {
     s
 }
 
-fn field_from_message(message: &str) -> String {
-    // toml's messages name the field as "unknown field `x`" or "missing field `x`".
-    message
-        .split('`')
-        .nth(1)
-        .map(str::to_owned)
+fn field_from_message(message: &str, text: &str, line: usize) -> String {
+    // toml's messages name the field as "unknown field `x`" or "missing field `x`"; otherwise
+    // the field is the key on the line the error points at.
+    if message.starts_with("unknown field") || message.starts_with("missing field") {
+        if let Some(f) = message.split('`').nth(1) {
+            return f.to_owned();
+        }
+    }
+    text.lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().to_owned())
+        .filter(|k| !k.is_empty() && !k.starts_with('['))
         .unwrap_or_else(|| "(syntax)".to_owned())
 }
 
@@ -1174,6 +1181,14 @@ keypad = true
             .replace("09:00-21:00", "21:00-09:00");
         let err = SiteConfig::parse("site.toml", &bad).expect_err("must fail");
         assert_eq!(err.0.len(), 2, "{err}");
+    }
+
+    #[test]
+    fn bad_enum_value_names_its_key() {
+        let bad = GOOD.replace("kind = \"public\"", "kind = \"treasure\"");
+        let err = SiteConfig::parse("site.toml", &bad).expect_err("must fail");
+        assert_eq!(err.0[0].field, "kind", "{err}");
+        assert!(err.0[0].message.contains("expected one of"), "{err}");
     }
 
     #[test]

@@ -110,6 +110,12 @@ impl FromRequestParts<AppState> for Session {
         if !half.session.mfa_passed {
             return Err(ApiError::Unauthenticated);
         }
+        let path = parts.uri.path();
+        if half.user.must_change_password && !matches!(path, "/api/v1/me" | "/api/v1/me/password" | "/api/v1/logout") {
+            return Err(ApiError::Forbidden(
+                "your password was issued for one use: choose a new one first (POST /api/v1/me/password)".into(),
+            ));
+        }
         let csrf_header = parts
             .headers
             .get("x-csrf-token")
