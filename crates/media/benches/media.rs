@@ -124,7 +124,7 @@ fn bench_export_verify(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(plan.total_len()));
     g.bench_function("mp4_to_sink_hashed", |b| {
         b.iter(|| {
-            let hasher = StreamHasher::new(plan.segment_ranges().to_vec()).unwrap();
+            let hasher = StreamHasher::new(plan.segment_ranges().to_vec(), true).unwrap();
             let mut out = HashingWriter {
                 inner: std::io::sink(),
                 hasher,

@@ -23,9 +23,12 @@
 //!
 //! [`verify`] checks internal consistency under the key shipped in the bundle and reports that key's
 //! fingerprint; a recipient compares it with the site's published key, or calls [`verify_with_key`] with
-//! the trusted key. Verification streams the MP4 once in 1 MiB chunks (constant memory).
+//! the trusted key. Verification streams the MP4 once in 1 MiB chunks (constant memory) and hashes each
+//! byte once: the signed manifest holds a hash for every source segment's range and one
+//! (`container_sha256`) for all the bytes outside them, so together they cover the whole file; the
+//! whole-file `sha256` is there for people checking with `sha256sum`.
 
-use crate::hashing::{DurableFileWriter, StreamHasher, from_hex32, to_hex};
+use crate::hashing::{DurableFileWriter, StreamHasher, StreamHashes, from_hex32, to_hex};
 use crate::mp4::{Mp4Error, Mp4Plan, Mp4Segment};
 use crate::segment::{Codec, SampleEntry, SampleIndex, sync_dir};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -108,8 +111,11 @@ pub struct VideoRecord {
     pub file: String,
     /// Length in bytes.
     pub bytes: u64,
-    /// SHA-256 of the whole file.
+    /// SHA-256 of the whole file (what `sha256sum` prints).
     pub sha256: Sha256Hex,
+    /// SHA-256 of the file's bytes outside the segment ranges (`ftyp`, `moov`, `mdat` header), in order.
+    /// With the segments' hashes it covers every byte exactly once, so the verifier reads each byte once.
+    pub container_sha256: Sha256Hex,
     /// `h264` or `h265`.
     pub codec: String,
     /// Width of the first segment, pixels.
@@ -352,7 +358,7 @@ pub fn export_bundle(
     let video_path = partial.join(VIDEO_FILE);
     let file = File::create_new(&video_path).map_err(io_err("create", &video_path))?;
     let writer = DurableFileWriter::spawn(file).map_err(io_err("start writing", &video_path))?;
-    let mut hasher = StreamHasher::new(plan.segment_ranges().to_vec())
+    let mut hasher = StreamHasher::new(plan.segment_ranges().to_vec(), true)
         .map_err(io_err("start hashing", &video_path))?
         .tee_to(&writer);
     if let Err(e) = plan.write_to(&mut hasher) {
@@ -363,7 +369,11 @@ pub fn export_bundle(
     }
     let hashed = hasher.finish();
     writer.finish().map_err(io_err("write", &video_path))?;
-    let (video_sha, segment_shas) = hashed.map_err(io_err("hash", &video_path))?;
+    let hashes = hashed.map_err(io_err("hash", &video_path))?;
+    let video_sha = hashes
+        .whole
+        .ok_or_else(|| ExportError::Encode("whole-file hash missing".into()))?;
+    let segment_shas = hashes.ranges;
 
     let mut segments = Vec::with_capacity(req.segments.len());
     for ((s, range), sha) in req
@@ -416,6 +426,7 @@ pub fn export_bundle(
             file: VIDEO_FILE.to_owned(),
             bytes: plan.total_len(),
             sha256: Sha256Hex(video_sha),
+            container_sha256: Sha256Hex(hashes.outside),
             codec: match first.entry.codec {
                 Codec::H264 => "h264",
                 Codec::H265 => "h265",
@@ -775,35 +786,36 @@ pub fn verify_with_key(
         prev = Some(s);
     }
 
-    let (found_len, whole, per_segment) = hash_video(&video_path, ranges)?;
+    // Every byte of the video is covered by exactly one signed hash (a segment's or the container's), so
+    // one pass over the file checks it all; the whole-file hash is for people using `sha256sum`.
+    let found_len = fs::metadata(&video_path)
+        .map_err(|source| VerifyError::Unreadable {
+            part: VIDEO_FILE,
+            source,
+        })?
+        .len();
     if found_len != manifest.video.bytes {
         return Err(VerifyError::VideoLength {
             expected: manifest.video.bytes,
             found: found_len,
         });
     }
-    if whole != manifest.video.sha256.0 {
-        let altered_segments = manifest
-            .segments
-            .iter()
-            .zip(&per_segment)
-            .filter(|(s, h)| s.sha256.0 != **h)
-            .map(|(s, _)| format!("{} ({} to {})", s.id, s.start, s.end))
-            .collect();
-        return Err(VerifyError::VideoAltered { altered_segments });
+    let hashes = hash_video(&video_path, ranges)?;
+    if hashes.len != manifest.video.bytes {
+        return Err(VerifyError::VideoLength {
+            expected: manifest.video.bytes,
+            found: hashes.len,
+        });
     }
-    // The whole-file hash matched, so each segment range matches too unless the manifest itself is
-    // inconsistent (signed by a faulty exporter): check rather than assume.
-    if let Some((s, _)) = manifest
+    let altered_segments: Vec<String> = manifest
         .segments
         .iter()
-        .zip(&per_segment)
-        .find(|(s, h)| s.sha256.0 != **h)
-    {
-        return Err(malformed(format!(
-            "segment {} hash does not match its range of the video",
-            s.id
-        )));
+        .zip(&hashes.ranges)
+        .filter(|(s, h)| s.sha256.0 != **h)
+        .map(|(s, _)| format!("{} ({} to {})", s.id, s.start, s.end))
+        .collect();
+    if !altered_segments.is_empty() || hashes.outside != manifest.video.container_sha256.0 {
+        return Err(VerifyError::VideoAltered { altered_segments });
     }
 
     let mut unlisted_files = Vec::new();
@@ -833,39 +845,22 @@ pub fn verify_with_key(
     })
 }
 
-/// Length, whole SHA-256 and one SHA-256 per range of the video.
-type VideoHashes = (u64, [u8; 32], Vec<[u8; 32]>);
-
-/// Streams the video once: length, whole SHA-256 and one SHA-256 per range.
-fn hash_video(path: &Path, ranges: Vec<std::ops::Range<u64>>) -> Result<VideoHashes, VerifyError> {
+/// Streams the video once, hashing each range and the bytes outside them.
+fn hash_video(path: &Path, ranges: Vec<std::ops::Range<u64>>) -> Result<StreamHashes, VerifyError> {
     let part = VIDEO_FILE;
-    let mut f = File::open(path).map_err(|source| VerifyError::Unreadable { part, source })?;
-    let mut hasher =
-        StreamHasher::new(ranges).map_err(|source| VerifyError::Unreadable { part, source })?;
+    let unreadable = |source| VerifyError::Unreadable { part, source };
+    let mut f = File::open(path).map_err(unreadable)?;
+    let mut hasher = StreamHasher::new(ranges, false).map_err(unreadable)?;
+    let mut buf = vec![0u8; crate::hashing::CHUNK_BYTES];
     loop {
-        let mut buf = vec![0u8; crate::hashing::CHUNK_BYTES];
-        let mut filled = 0;
-        while filled < buf.len() {
-            match f.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => return Err(VerifyError::Unreadable { part, source }),
-            }
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]).map_err(unreadable)?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(unreadable(source)),
         }
-        if filled == 0 {
-            break;
-        }
-        buf.truncate(filled);
-        hasher
-            .update_owned(buf)
-            .map_err(|source| VerifyError::Unreadable { part, source })?;
     }
-    let len = hasher.position();
-    let (whole, ranges) = hasher
-        .finish()
-        .map_err(|source| VerifyError::Unreadable { part, source })?;
-    Ok((len, whole, ranges))
+    hasher.finish().map_err(unreadable)
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Streaming SHA-256 of a byte stream and of chosen byte ranges of it, in one pass and constant memory.
 //!
-//! Exports and bundle verification must hash every byte twice: once for the whole MP4 and once for the
-//! source segment that the byte belongs to. SHA-256 runs at about 1 GB/s per core here, so the whole-stream
-//! hash runs on a helper thread fed with 1 MiB chunks through a bounded channel (at most
+//! An export hashes every byte twice: once for the whole MP4 and once for the source segment (or the
+//! container bytes outside the segments) that the byte belongs to. SHA-256 runs at about 1 GB/s per core
+//! here, so the whole-stream hash runs on a helper thread fed with 1 MiB chunks through a bounded channel (at most
 //! [`QUEUE_CHUNKS`] chunks in flight), while the caller's thread hashes the ranges. The same chunks can be
 //! handed, without copying, to a [`DurableFileWriter`] thread that writes them to a file and flushes it to
 //! disk as it goes, so that the final `fsync` does not start from hundreds of dirty megabytes.
@@ -26,10 +26,25 @@ pub const SYNC_EVERY_BYTES: u64 = 32 << 20;
 
 type Chunk = Arc<Vec<u8>>;
 
-/// Hashes a stream and a set of sorted, non-overlapping ranges of it.
+/// What a [`StreamHasher`] computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamHashes {
+    /// Bytes seen.
+    pub len: u64,
+    /// SHA-256 of the whole stream, if requested.
+    pub whole: Option<[u8; 32]>,
+    /// SHA-256 of each range (of the part seen).
+    pub ranges: Vec<[u8; 32]>,
+    /// SHA-256 of every byte outside the ranges, in stream order.
+    pub outside: [u8; 32],
+}
+
+/// Hashes a set of sorted, non-overlapping ranges of a stream, the bytes outside them, and optionally the
+/// whole stream (on a helper thread).
 pub struct StreamHasher {
     ranges: Vec<Range<u64>>,
     range_hashers: Vec<Sha256>,
+    outside: Sha256,
     next_range: usize,
     pos: u64,
     pending: Vec<u8>,
@@ -39,27 +54,34 @@ pub struct StreamHasher {
 }
 
 impl StreamHasher {
-    /// Starts hashing; `ranges` must be sorted and non-overlapping (the caller validates them).
-    pub fn new(ranges: Vec<Range<u64>>) -> io::Result<Self> {
-        let (tx, rx) = sync_channel::<Chunk>(QUEUE_CHUNKS);
-        let worker = std::thread::Builder::new()
-            .name("sha256".into())
-            .spawn(move || {
-                let mut h = Sha256::new();
-                for chunk in rx {
-                    h.update(chunk.as_slice());
-                }
-                h.finalize().into()
-            })?;
+    /// Starts hashing; `ranges` must be sorted and non-overlapping (the caller validates them). With
+    /// `whole`, a helper thread also hashes the whole stream.
+    pub fn new(ranges: Vec<Range<u64>>, whole: bool) -> io::Result<Self> {
+        let (tx, worker) = if whole {
+            let (tx, rx) = sync_channel::<Chunk>(QUEUE_CHUNKS);
+            let worker = std::thread::Builder::new()
+                .name("sha256".into())
+                .spawn(move || {
+                    let mut h = Sha256::new();
+                    for chunk in rx {
+                        h.update(chunk.as_slice());
+                    }
+                    h.finalize().into()
+                })?;
+            (Some(tx), Some(worker))
+        } else {
+            (None, None)
+        };
         Ok(StreamHasher {
             range_hashers: ranges.iter().map(|_| Sha256::new()).collect(),
             ranges,
+            outside: Sha256::new(),
             next_range: 0,
             pos: 0,
-            pending: Vec::with_capacity(CHUNK_BYTES),
-            tx: Some(tx),
+            pending: Vec::new(),
+            tx,
             tee: None,
-            worker: Some(worker),
+            worker,
         })
     }
 
@@ -74,23 +96,32 @@ impl StreamHasher {
         self.pos
     }
 
+    fn chunked(&self) -> bool {
+        self.tx.is_some() || self.tee.is_some()
+    }
+
     fn hash_ranges(&mut self, data: &[u8]) {
         let start = self.pos;
         let end = start + data.len() as u64;
-        while let Some(r) = self.ranges.get(self.next_range) {
-            if r.start >= end {
-                break;
-            }
-            let s = r.start.max(start);
-            let e = r.end.min(end);
-            if s < e {
-                self.range_hashers[self.next_range]
-                    .update(&data[(s - start) as usize..(e - start) as usize]);
-            }
-            if r.end <= end {
-                self.next_range += 1;
-            } else {
-                break;
+        let slice = |from: u64, to: u64| &data[(from - start) as usize..(to - start) as usize];
+        let mut cur = start;
+        while cur < end {
+            match self.ranges.get(self.next_range) {
+                Some(r) if r.end <= cur => self.next_range += 1,
+                Some(r) if r.start <= cur => {
+                    let e = r.end.min(end);
+                    self.range_hashers[self.next_range].update(slice(cur, e));
+                    cur = e;
+                }
+                Some(r) => {
+                    let e = r.start.min(end);
+                    self.outside.update(slice(cur, e));
+                    cur = e;
+                }
+                None => {
+                    self.outside.update(slice(cur, end));
+                    cur = end;
+                }
             }
         }
         self.pos = end;
@@ -102,24 +133,29 @@ impl StreamHasher {
             tee.send(Arc::clone(&chunk))
                 .map_err(|_| io::Error::other("file writer thread stopped"))?;
         }
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or_else(|| io::Error::other("hasher finished"))?;
-        tx.send(chunk)
-            .map_err(|_| io::Error::other("hashing thread stopped"))
+        if let Some(tx) = &self.tx {
+            tx.send(chunk)
+                .map_err(|_| io::Error::other("hashing thread stopped"))?;
+        }
+        Ok(())
     }
 
-    /// Feeds bytes (copied into the pending chunk).
+    /// Feeds bytes (copied into a pending chunk if the whole stream is hashed or teed).
     pub fn update(&mut self, mut data: &[u8]) -> io::Result<()> {
         self.hash_ranges(data);
+        if !self.chunked() {
+            return Ok(());
+        }
         while !data.is_empty() {
+            if self.pending.capacity() == 0 {
+                self.pending.reserve_exact(CHUNK_BYTES);
+            }
             let room = CHUNK_BYTES - self.pending.len();
             let n = room.min(data.len());
             self.pending.extend_from_slice(&data[..n]);
             data = &data[n..];
             if self.pending.len() == CHUNK_BYTES {
-                let full = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK_BYTES));
+                let full = std::mem::take(&mut self.pending);
                 self.send(full)?;
             }
         }
@@ -132,28 +168,39 @@ impl StreamHasher {
             return self.update(&data);
         }
         self.hash_ranges(&data);
-        self.send(data)
+        if self.chunked() {
+            self.send(data)
+        } else {
+            Ok(())
+        }
     }
 
-    /// Returns the whole-stream hash and one hash per range (ranges not fully seen hash what was seen).
-    pub fn finish(mut self) -> io::Result<([u8; 32], Vec<[u8; 32]>)> {
+    /// Returns the hashes (ranges not fully seen hash what was seen).
+    pub fn finish(mut self) -> io::Result<StreamHashes> {
         if !self.pending.is_empty() {
             let last = std::mem::take(&mut self.pending);
             self.send(last)?;
         }
         drop(self.tx.take());
         drop(self.tee.take());
-        let whole = self
-            .worker
-            .take()
-            .ok_or_else(|| io::Error::other("hasher finished"))?
-            .join()
-            .map_err(|_| io::Error::other("hashing thread panicked"))?;
+        let whole = match self.worker.take() {
+            Some(w) => Some(
+                w.join()
+                    .map_err(|_| io::Error::other("hashing thread panicked"))?,
+            ),
+            None => None,
+        };
         let ranges = std::mem::take(&mut self.range_hashers)
             .into_iter()
             .map(|h| h.finalize().into())
             .collect();
-        Ok((whole, ranges))
+        let outside = std::mem::take(&mut self.outside).finalize().into();
+        Ok(StreamHashes {
+            len: self.pos,
+            whole,
+            ranges,
+            outside,
+        })
     }
 }
 
@@ -269,34 +316,49 @@ mod tests {
         Sha256::digest(b).into()
     }
 
+    fn outside(data: &[u8], ranges: &[Range<u64>]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        let mut cur = 0;
+        for r in ranges {
+            h.update(&data[cur..r.start as usize]);
+            cur = r.end as usize;
+        }
+        h.update(&data[cur..]);
+        h.finalize().into()
+    }
+
     #[test]
-    fn whole_and_ranges_across_chunk_boundaries() {
+    fn whole_ranges_and_outside_across_chunk_boundaries() {
         let data: Vec<u8> = (0..3 * CHUNK_BYTES + 123)
             .map(|i| (i * 7 % 251) as u8)
             .collect();
         let ranges = vec![
-            0..10,
+            3..10,
             10..10,
             100..CHUNK_BYTES as u64 + 5,
-            2 * CHUNK_BYTES as u64..data.len() as u64,
+            2 * CHUNK_BYTES as u64..data.len() as u64 - 9,
         ];
-        let mut h = StreamHasher::new(ranges.clone()).unwrap();
-        // Mixed feeding: small writes, then owned buffers.
-        for piece in data[..CHUNK_BYTES + 17].chunks(4093) {
-            h.update(piece).unwrap();
-        }
-        h.update_owned(data[CHUNK_BYTES + 17..2 * CHUNK_BYTES].to_vec())
-            .unwrap();
-        h.update_owned(data[2 * CHUNK_BYTES..].to_vec()).unwrap();
-        assert_eq!(h.position(), data.len() as u64);
-        let (whole, parts) = h.finish().unwrap();
-        assert_eq!(whole, sha(&data));
-        for (r, got) in ranges.iter().zip(parts) {
-            assert_eq!(
-                got,
-                sha(&data[r.start as usize..r.end as usize]),
-                "range {r:?}"
-            );
+        for whole in [true, false] {
+            let mut h = StreamHasher::new(ranges.clone(), whole).unwrap();
+            // Mixed feeding: small writes, then owned buffers.
+            for piece in data[..CHUNK_BYTES + 17].chunks(4093) {
+                h.update(piece).unwrap();
+            }
+            h.update_owned(data[CHUNK_BYTES + 17..2 * CHUNK_BYTES].to_vec())
+                .unwrap();
+            h.update_owned(data[2 * CHUNK_BYTES..].to_vec()).unwrap();
+            assert_eq!(h.position(), data.len() as u64);
+            let got = h.finish().unwrap();
+            assert_eq!(got.len, data.len() as u64);
+            assert_eq!(got.whole, whole.then(|| sha(&data)));
+            assert_eq!(got.outside, outside(&data, &ranges));
+            for (r, got) in ranges.iter().zip(got.ranges) {
+                assert_eq!(
+                    got,
+                    sha(&data[r.start as usize..r.end as usize]),
+                    "range {r:?}"
+                );
+            }
         }
     }
 
@@ -305,18 +367,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out");
         let writer = DurableFileWriter::spawn(File::create_new(&path).unwrap()).unwrap();
-        let range = 5..CHUNK_BYTES as u64 * 2;
-        let mut h = StreamHasher::new(std::iter::once(range).collect())
+        let ranges: Vec<Range<u64>> = std::iter::once(5..CHUNK_BYTES as u64 * 2).collect();
+        let mut h = StreamHasher::new(ranges.clone(), false)
             .unwrap()
             .tee_to(&writer);
         let data: Vec<u8> = (0..2 * CHUNK_BYTES + 77).map(|i| (i % 253) as u8).collect();
         for piece in data.chunks(300_001) {
             h.write_all(piece).unwrap();
         }
-        let (whole, ranges) = h.finish().unwrap();
+        let got = h.finish().unwrap();
         writer.finish().unwrap();
-        assert_eq!(whole, sha(&data));
-        assert_eq!(ranges, vec![sha(&data[5..CHUNK_BYTES * 2])]);
+        assert_eq!(got.whole, None);
+        assert_eq!(got.ranges, vec![sha(&data[5..CHUNK_BYTES * 2])]);
+        assert_eq!(got.outside, outside(&data, &ranges));
         assert_eq!(std::fs::read(&path).unwrap(), data);
     }
 
