@@ -310,7 +310,11 @@ impl Mp4Plan {
                         .1
                 }
             };
-            rd.copy_range(run.src_offset + (start - run.out_offset), end - start, out)?;
+            rd.copy_range(run.src_offset + (start - run.out_offset), end - start, out)
+                .map_err(|e| match e {
+                    SegmentError::Output(io) => Mp4Error::Output(io),
+                    e => Mp4Error::Segment(e),
+                })?;
         }
         Ok(range.end - range.start)
     }
@@ -788,6 +792,31 @@ mod tests {
             Mp4Plan::new(&[seg]),
             Err(Mp4Error::BadFrameRange { segment: 0, .. })
         ));
+    }
+
+    #[test]
+    fn output_failure_is_reported_as_output() {
+        struct Full(usize);
+        impl Write for Full {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(io::Error::other("disk full"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let plan = Mp4Plan::new(&[write_segment(dir.path(), "a", 3, 1)]).unwrap();
+        for room in [0, plan.header_len() as usize + 5] {
+            assert!(
+                matches!(plan.write_to(&mut Full(room)), Err(Mp4Error::Output(_))),
+                "room {room}"
+            );
+        }
     }
 
     #[test]

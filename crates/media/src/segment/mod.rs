@@ -113,6 +113,9 @@ pub enum SegmentError {
         #[source]
         source: io::Error,
     },
+    /// Writing to the caller's output (not the segment file) failed.
+    #[error("writing output: {0}")]
+    Output(#[source] io::Error),
     /// A frame given to [`SegmentWriter::append_frame`] is not well-formed AVCC.
     #[error("frame {frame} is not well-formed AVCC: {source}")]
     BadFrame {
@@ -361,8 +364,7 @@ impl SegmentReader {
             self.file
                 .read_exact(&mut buf[..n])
                 .map_err(io_err("read", &self.path))?;
-            out.write_all(&buf[..n])
-                .map_err(io_err("write output for", &self.path))?;
+            out.write_all(&buf[..n]).map_err(SegmentError::Output)?;
             left -= n as u64;
         }
         Ok(len)
