@@ -94,6 +94,9 @@ pub enum RecorderError {
     /// Leftover deletes could not be finished.
     #[error(transparent)]
     Retention(#[from] crate::retention::RetentionError),
+    /// The camera list is unusable (e.g. a key appears twice).
+    #[error("configuration: {0}")]
+    Config(String),
     /// A camera task panicked.
     #[error("camera task failed: {0}")]
     Task(String),
@@ -169,6 +172,13 @@ impl<O: Opener, E: VideoEvents, C: Clock> Recorder<O, E, C> {
         cameras: Vec<CameraConfig>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Vec<CameraReport>, RecorderError> {
+        let mut keys = std::collections::BTreeSet::new();
+        if let Some(dup) = cameras.iter().find(|c| !keys.insert(c.key.as_str())) {
+            return Err(RecorderError::Config(format!(
+                "camera key {} appears twice",
+                dup.key
+            )));
+        }
         std::fs::create_dir_all(&self.config.storage_dir).map_err(|source| {
             RecorderError::Storage {
                 path: self.config.storage_dir.clone(),

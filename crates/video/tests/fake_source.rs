@@ -314,3 +314,30 @@ async fn discontinuity_failing_camera_and_shutdown_with_open_segment() {
         db.close().await.expect("close");
     }
 }
+
+#[tokio::test]
+async fn duplicate_camera_keys_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDb::sqlite(dir.path()).await.expect("db");
+    let opener = FakeOpener {
+        cams: Mutex::new(std::collections::BTreeMap::new()),
+        opens: AtomicU32::new(0),
+        clock: Arc::new(ManualClock::new(T0)),
+        drained: Arc::new(Mutex::new(std::collections::BTreeSet::new())),
+    };
+    let (sink, _rx) = ChannelEvents::new();
+    let rec = Recorder::new(
+        db.pool.clone(),
+        config(dir.path().join("store")),
+        opener,
+        Arc::new(sink),
+        Arc::new(ManualClock::new(T0)),
+    );
+    let (_tx, rx) = watch::channel(false);
+    let r = rec.run(vec![cam("a"), cam("b"), cam("a")], rx).await;
+    assert!(matches!(
+        r,
+        Err(strongroom_video::recorder::RecorderError::Config(_))
+    ));
+    db.close().await.expect("close");
+}
