@@ -227,8 +227,8 @@ pub struct WipeReport {
 }
 
 /// Erases every recording of `storage_dir` before the media is disposed of: refuses while any
-/// indexed segment is under an active legal hold; otherwise moves all rows whose file lives there to
-/// the garbage list, overwrites every file under the directory with zeros (fsynced), unlinks it,
+/// indexed segment is under an active legal hold; otherwise moves every segment row (an index serves
+/// one storage directory) to the garbage list, overwrites every file under the directory with zeros (fsynced), unlinks it,
 /// removes the directories, and clears the garbage rows.
 pub async fn wipe(pool: &AnyPool, storage_dir: &Path) -> Result<WipeReport, CheckError> {
     let holds = index::holds(pool).await?;
