@@ -274,11 +274,11 @@ impl Writer {
         if accepted.is_empty() {
             return;
         }
-        let all: Vec<&JournalEvent> = accepted
+        let all: Vec<Arc<JournalEvent>> = accepted
             .iter()
-            .flat_map(|(e, _)| e.iter().map(|x| x.as_ref()))
+            .flat_map(|(e, _)| e.iter().cloned())
             .collect();
-        match insert_events(&self.store, &all).await {
+        match insert_events(&self.store, all).await {
             Ok(()) => {
                 self.next_seq = seq;
                 self.prev_hash = prev;
@@ -326,7 +326,13 @@ impl Writer {
 /// Rows per INSERT statement (7 parameters each, well under both engines' limits).
 const ROWS_PER_STATEMENT: usize = 500;
 
-async fn insert_events(store: &Store, events: &[&JournalEvent]) -> Result<(), StoreError> {
+async fn insert_events(store: &Store, events: Vec<Arc<JournalEvent>>) -> Result<(), StoreError> {
+    if let Some(fast) = &store.fast {
+        let fast = fast.clone();
+        return tokio::task::spawn_blocking(move || fast.insert_events(&events))
+            .await
+            .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))?;
+    }
     let mut tx = store.pool().begin().await?;
     for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let mut sql = String::with_capacity(80 + chunk.len() * 40);

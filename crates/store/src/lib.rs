@@ -21,6 +21,8 @@
 //!    journal.
 #![forbid(unsafe_code)]
 
+pub mod bench;
+mod fast_sqlite;
 pub mod journal_writer;
 pub mod migrate;
 pub mod projection;

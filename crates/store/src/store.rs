@@ -72,6 +72,7 @@ pub struct SiteRow {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    pub(crate) fast: Option<std::sync::Arc<crate::fast_sqlite::FastSqlite>>,
 }
 
 impl Store {
@@ -84,7 +85,11 @@ impl Store {
     /// this to run in isolation on one server. Ignored for SQLite.
     pub async fn open_in_schema(url: &str, schema: Option<&str>) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
+        let mut file = None;
         let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+            if !path.contains('?') && path != ":memory:" {
+                file = Some(std::path::PathBuf::from(path));
+            }
             let mut u = format!("sqlite://{path}");
             if !path.contains('?') && path != ":memory:" {
                 u.push_str("?mode=rwc");
@@ -137,7 +142,15 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Store { pool, backend })
+        let fast = match file {
+            Some(path) => Some(crate::fast_sqlite::FastSqlite::open(&path)?),
+            None => None,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            fast,
+        })
     }
 
     /// The pool, for crates that own tables of their own (`video_*`).
@@ -238,6 +251,13 @@ impl Store {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<JournalEvent>, StoreError> {
+        if let Some(fast) = &self.fast {
+            let fast = fast.clone();
+            let site = site_id.to_owned();
+            return tokio::task::spawn_blocking(move || fast.events_after(&site, after_seq, limit))
+                .await
+                .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))?;
+        }
         let rows = sqlx::query(
             "SELECT seq, time_ms, kind, actor, payload, hash FROM journal WHERE site_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
