@@ -143,7 +143,9 @@ pub struct VideoRuntime {
     exports_dir: PathBuf,
     live: Arc<LiveFrames>,
     health: SharedHealth,
-    shutdown: watch::Sender<bool>,
+    shutdown: Arc<watch::Sender<bool>>,
+    /// Turns true once the recorder has finished its open segments and stopped.
+    stopped: watch::Receiver<bool>,
     /// (user, camera, from, to) → when the last playback fact was journaled.
     views: Mutex<HashMap<(String, String, i64, i64), i64>>,
     /// One export at a time (they are disk-bound).
@@ -165,6 +167,26 @@ impl VideoRuntime {
     /// tasks [`start`] returned, so a clean shutdown loses nothing).
     pub fn stop(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// [`VideoRuntime::stop`], then waits up to `timeout` until every open segment is durable and
+    /// indexed. Returns false on timeout. Call before sealing the journal and closing the store.
+    pub async fn stop_and_wait(&self, timeout: std::time::Duration) -> bool {
+        self.stop();
+        let mut rx = self.stopped.clone();
+        tokio::time::timeout(timeout, rx.wait_for(|v| *v))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// Asks the recorder to stop when dropped: aborting the task [`start`] returned stops recording
+/// cleanly instead of leaving the camera tasks running detached.
+struct StopOnDrop(Arc<watch::Sender<bool>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
     }
 }
 
@@ -554,13 +576,16 @@ pub async fn start_with(
     );
     let health = recorder.health();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let shutdown_tx = Arc::new(shutdown_tx);
+    let (stopped_tx, stopped_rx) = watch::channel(false);
     let runtime = Arc::new(VideoRuntime {
         pool: pool.clone(),
         storage_dir: storage_dir.clone(),
         exports_dir,
         live,
         health,
-        shutdown: shutdown_tx,
+        shutdown: shutdown_tx.clone(),
+        stopped: stopped_rx,
         views: Mutex::new(HashMap::new()),
         exporting: tokio::sync::Mutex::new(()),
     });
@@ -569,7 +594,7 @@ pub async fn start_with(
     }
     let mut tasks = Vec::new();
     let rec_shutdown = shutdown_rx.clone();
-    tasks.push(tokio::spawn(async move {
+    let recording = tokio::spawn(async move {
         match recorder.run(cameras, rec_shutdown).await {
             Ok(reports) => {
                 for r in reports {
@@ -578,6 +603,12 @@ pub async fn start_with(
             }
             Err(e) => tracing::error!("recorder failed: {e}"),
         }
+        let _ = stopped_tx.send(true);
+    });
+    let guard = StopOnDrop(shutdown_tx);
+    tasks.push(tokio::spawn(async move {
+        let _guard = guard;
+        let _ = recording.await;
     }));
     let policy = RetentionPolicy {
         retention_days: config.site.jurisdiction.retention_days(),

@@ -679,8 +679,33 @@ rtsp_url = "{}"
             .any(|g| g["from_ms"] == gs && g["to_ms"] == ge),
         "{tl}"
     );
+    // A frozen camera (connection up, no frames): down within 5 s of its last frame.
+    let freeze_ms = clock.now_ms();
+    cs.control("freeze cam1");
+    let down = poll("cam1 down fact", Duration::from_secs(8), || async {
+        facts(&store, "health.camera_down")
+            .await
+            .into_iter()
+            .find(|(_, p)| p["device"] == "cam1")
+    })
+    .await
+    .1;
+    let (onset, detected) = (
+        down["onset_ms"].as_i64().expect("onset"),
+        down["detected_ms"].as_i64().expect("detected"),
+    );
+    eprintln!(
+        "cam1 frozen: down detected {} ms after its last frame ({} ms after the freeze)",
+        detected - onset,
+        detected - freeze_ms
+    );
+    assert!(detected - onset <= 5_000, "{down}");
+    assert!(onset >= freeze_ms - 1_000, "{down}");
     eprintln!("total {:?}", started.elapsed());
-    if let Some(rt) = site.video.get() {
-        rt.stop();
-    }
+    // A clean stop finishes and indexes the open segments.
+    let rt = site.video.get().expect("video runtime");
+    assert!(
+        rt.stop_and_wait(Duration::from_secs(10)).await,
+        "recorder stops"
+    );
 }
