@@ -41,7 +41,7 @@
     if (document.hidden || !V.camera || V.liveBusy) return;
     V.liveBusy = true;
     try {
-      const r = await fetchBlob(base() + "/cameras/" + encodeURIComponent(V.camera) + "/still?format=jpg");
+      const r = await fetchBlob(base() + "/cameras/" + encodeURIComponent(V.camera) + "/still?format=jpg&refresh=1");
       if (V.liveUrl) URL.revokeObjectURL(V.liveUrl);
       V.liveUrl = r.url;
       img.src = r.url;
@@ -155,7 +155,11 @@
     let r;
     try { r = currentRange(); } catch (e) { msg(V.els.playInfo, e.message, "bad"); return; }
     const p = V.els.player;
-    p.src = base() + "/cameras/" + encodeURIComponent(V.camera) + "/playback.mp4?from_ms=" + r.from + "&to_ms=" + r.to;
+    const q = "?from_ms=" + r.from + "&to_ms=" + r.to;
+    const cam = encodeURIComponent(V.camera);
+    V.pieces = null;
+    SR.api("GET", base() + "/cameras/" + cam + "/playback.json" + q).then((d) => { V.pieces = d.pieces; }).catch(() => { V.pieces = null; });
+    p.src = base() + "/cameras/" + cam + "/playback.mp4" + q;
     V.playFrom = r.from;
     msg(V.els.playInfo, "Playing " + camName(V.camera) + " from " + fmt(r.from) + " to " + fmt(r.to));
     p.play().catch(() => { /* autoplay may be refused; the controls remain */ });
@@ -172,6 +176,10 @@
   async function stillAt() {
     const at = fromLocalInput(V.els.stillAt.value);
     if (at == null) { msg(V.els.stillInfo, "choose a time", "bad"); return; }
+    stillAtMs(at);
+  }
+
+  async function stillAtMs(at) {
     const f = V.els.stillFmt.value;
     try {
       const r = await fetchBlob(base() + "/cameras/" + encodeURIComponent(V.camera) + "/still?at_ms=" + at + "&format=" + f);
@@ -185,11 +193,22 @@
     } catch (e) { msg(V.els.stillInfo, e.message, "bad"); }
   }
 
-  function stillFromPlayer() {
+  // Wall-clock time of the frame on screen (the MP4 skips gaps, so map through its pieces).
+  function playerWallMs() {
     const p = V.els.player;
-    if (!p || !p.src || V.playFrom == null) return;
-    V.els.stillAt.value = toLocalInput(V.playFrom + Math.round(p.currentTime * 1000));
-    stillAt();
+    if (!p || !p.src || !V.pieces || !V.pieces.length) return null;
+    const media = p.currentTime * 1000;
+    let piece = V.pieces[0];
+    for (const x of V.pieces) if (x.media_start_ms <= media) piece = x;
+    return piece.wall_start_ms + Math.round(media - piece.media_start_ms);
+  }
+
+  function stillFromPlayer() {
+    const at = playerWallMs();
+    if (at == null) { msg(V.els.stillInfo, "play a range first", "bad"); return; }
+    // Datetime inputs hold whole seconds; ask for the exact instant.
+    V.els.stillAt.value = toLocalInput(at);
+    stillAtMs(at);
   }
 
   async function exportRange() {
@@ -291,6 +310,10 @@
     V.els.tlEvents = E("div", { class: "feed" });
     V.els.player = E("video", { controls: "", preload: "metadata", playsinline: "" });
     V.els.playInfo = E("p", { class: "muted" }, "Choose a range and press Play; the player seeks and steps within it.");
+    V.els.player.addEventListener("timeupdate", () => {
+      const at = playerWallMs();
+      if (at != null) msg(V.els.playInfo, "On screen: " + new Date(at).toLocaleString() + "." + String(at % 1000).padStart(3, "0") + " · " + camName(V.camera));
+    });
     V.els.player.addEventListener("error", () => {
       if (V.els.player.getAttribute("src")) msg(V.els.playInfo, "Nothing playable in that range (no recording, or not allowed).", "bad");
     });
@@ -314,7 +337,9 @@
     V.els.holdInfo = E("p", { class: "muted" });
 
     // Fit pictures to their card (CSSOM properties are allowed by the page's CSP).
-    for (const m of [V.els.live, V.els.still, V.els.player, V.els.canvas]) { m.style.maxWidth = "100%"; m.style.display = "block"; }
+    for (const m of [V.els.live, V.els.still, V.els.player, V.els.canvas]) m.style.maxWidth = "100%";
+    for (const m of [V.els.live, V.els.player, V.els.canvas]) m.style.display = "block";
+    V.els.holdAll.style.display = "inline"; V.els.holdAll.style.width = "auto";
     V.els.canvas.style.width = "100%";
     V.els.player.style.width = "100%";
     V.els.canvas.style.cursor = "pointer";

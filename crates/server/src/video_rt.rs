@@ -127,6 +127,8 @@ const MAX_TIMELINE_MS: i64 = 7 * 86_400_000;
 const LIVE_MAX_AGE_MS: i64 = 5_000;
 /// Repeated byte-range requests of one playback within this window share one journal fact.
 const VIEW_DEDUPE_MS: i64 = 10 * 60_000;
+/// A live view (a picture refreshed every second) is journaled once per user and camera per minute.
+const LIVE_VIEW_FACT_MS: i64 = 60_000;
 /// Bundle files a client may download.
 const BUNDLE_FILES: [&str; 5] = [
     evidence::VIDEO_FILE,
@@ -509,8 +511,22 @@ impl VideoEvents for JournalSink {
 // Start.
 
 /// Starts the subsystem for one site; returns its background tasks.
+///
+/// `STRONGROOM_VIDEO_SEGMENT_S` (1-600) overrides the 60 s segment length (a shorter one makes
+/// recordings playable sooner, at the cost of more index rows and journal facts).
 pub async fn start(ctx: &StartCtx) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
-    start_with(ctx, VideoOptions::default()).await
+    let mut opts = VideoOptions::default();
+    if let Ok(v) = std::env::var("STRONGROOM_VIDEO_SEGMENT_S") {
+        match v.trim().parse::<u32>() {
+            Ok(s) if (1..=600).contains(&s) => opts.segment_s = s,
+            _ => {
+                return Err(format!(
+                    "STRONGROOM_VIDEO_SEGMENT_S={v:?}: expected 1 to 600 seconds"
+                ));
+            }
+        }
+    }
+    start_with(ctx, opts).await
 }
 
 /// [`start`] with explicit tunables.
@@ -645,6 +661,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/sites/{site}/video/cameras/{camera}/playback.mp4",
             get(playback),
+        )
+        .route(
+            "/api/v1/sites/{site}/video/cameras/{camera}/playback.json",
+            get(playback_map),
         )
         .route(
             "/api/v1/sites/{site}/video/exports",
@@ -924,6 +944,9 @@ async fn timeline(
 struct StillQuery {
     at_ms: Option<i64>,
     format: Option<String>,
+    /// `1` from a live view refreshing its picture: one fact per user and camera per minute of
+    /// watching (`mode = live`), instead of one per picture.
+    refresh: Option<u8>,
 }
 
 fn still_format(s: Option<&str>) -> Result<StillFormat, ApiError> {
@@ -1046,16 +1069,30 @@ async fn still_image(
     };
     let render_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let frame_ms = frame_time.as_millisecond();
-    let mut fact = Fact::new(kinds::VIEWED, ctx.actor.clone(), state.clock.now_ms())
+    let now = state.clock.now_ms();
+    let live_view = q.at_ms.is_none() && q.refresh == Some(1);
+    let mode = match (q.at_ms.is_some(), live_view) {
+        (true, _) => "still",
+        (false, true) => "live",
+        (false, false) => "live_still",
+    };
+    let journal_it = if live_view {
+        let key = (ctx.actor.to_string(), camera.clone(), -1, -1);
+        let mut v = rt.views.lock().unwrap_or_else(|p| p.into_inner());
+        v.retain(|_, t| now - *t < VIEW_DEDUPE_MS);
+        match v.get(&key) {
+            Some(t) if now - *t < LIVE_VIEW_FACT_MS => false,
+            _ => {
+                v.insert(key, now);
+                true
+            }
+        }
+    } else {
+        true
+    };
+    let mut fact = Fact::new(kinds::VIEWED, ctx.actor.clone(), now)
         .with("camera", camera.clone())
-        .with(
-            "mode",
-            if q.at_ms.is_some() {
-                "still"
-            } else {
-                "live_still"
-            },
-        )
+        .with("mode", mode)
         .with("frame_ms", frame_ms)
         .with("format", format.extension())
         .with("width", width)
@@ -1064,7 +1101,12 @@ async fn still_image(
     if let Some(at) = q.at_ms {
         fact = fact.with("at_ms", at);
     }
-    ctx.site.journal.append_one(fact).await?;
+    if live_view {
+        fact = fact.with("window_ms", LIVE_VIEW_FACT_MS);
+    }
+    if journal_it {
+        ctx.site.journal.append_one(fact).await?;
+    }
     let file_name = format!(
         "{}-{}.{}",
         safe_name(&camera),
@@ -1108,8 +1150,10 @@ fn mp4_segments(
     entries: &HashMap<i64, SampleEntry>,
     from_ms: i64,
     to_ms: i64,
-) -> Result<Vec<Mp4Segment>, ApiError> {
+) -> Result<(Vec<Mp4Segment>, Vec<Piece>), ApiError> {
     let mut out = Vec::new();
+    let mut pieces = Vec::new();
+    let mut media_90k = 0i64;
     for r in rows {
         let idx = decode_index(r)?;
         let n = idx.frames.len();
@@ -1139,6 +1183,17 @@ fn mp4_segments(
         if end <= first {
             continue;
         }
+        let dur = |frames: &[strongroom_media::segment::FrameMeta]| -> i64 {
+            frames.iter().map(|f| i64::from(f.duration_90k)).sum()
+        };
+        let wall_90k = r.start_time_90k + dur(&idx.frames[..first]);
+        let duration_90k = dur(&idx.frames[first..end]);
+        pieces.push(Piece {
+            wall_start_ms: ms_from_90k(wall_90k),
+            media_start_ms: ms_from_90k(media_90k),
+            duration_ms: ms_from_90k(duration_90k),
+        });
+        media_90k += duration_90k;
         out.push(Mp4Segment {
             entry: entry.clone(),
             index: idx,
@@ -1149,7 +1204,38 @@ fn mp4_segments(
     if out.is_empty() {
         return Err(ApiError::NotFound("recorded frames in that range".into()));
     }
-    Ok(out)
+    Ok((out, pieces))
+}
+
+/// Where a stretch of a playback MP4 sits in wall-clock time (a gap makes the next piece jump).
+#[derive(serde::Serialize)]
+struct Piece {
+    wall_start_ms: i64,
+    media_start_ms: i64,
+    duration_ms: i64,
+}
+
+/// The wall-clock map of a playback: which recorded stretches the MP4 of the same range holds,
+/// so a player can show the time of the frame on screen. Metadata only (no pictures).
+async fn playback_map(
+    session: Session,
+    Path((site, camera)): Path<(String, String)>,
+    q: Result<Query<RangeQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = parse_query(q)?;
+    let ctx = session.authorize(&site, Permission::VideoRecorded).await?;
+    let rt = runtime(&ctx.site)?;
+    camera_name(&ctx.site, &camera)?;
+    let (Some(from_ms), Some(to_ms)) = (q.from_ms, q.to_ms) else {
+        return Err(ApiError::BadRequest(
+            "from_ms and to_ms are required".into(),
+        ));
+    };
+    check_range(from_ms, to_ms, MAX_PLAYBACK_MS)?;
+    let rows = segments(&rt, &camera, from_ms, to_ms).await?;
+    let entries = entries(&rt, &rows).await?;
+    let (_, pieces) = mp4_segments(&rt, &rows, &entries, from_ms, to_ms)?;
+    Ok(Json(json!({ "camera": camera, "pieces": pieces })))
 }
 
 /// A writer that forwards bytes to an HTTP body (used from a blocking thread).
@@ -1235,7 +1321,7 @@ async fn playback(
     check_range(from_ms, to_ms, MAX_PLAYBACK_MS)?;
     let rows = segments(&rt, &camera, from_ms, to_ms).await?;
     let entries = entries(&rt, &rows).await?;
-    let segs = mp4_segments(&rt, &rows, &entries, from_ms, to_ms)?;
+    let (segs, _) = mp4_segments(&rt, &rows, &entries, from_ms, to_ms)?;
     let plan = tokio::task::spawn_blocking(move || Mp4Plan::new(&segs))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?

@@ -458,6 +458,19 @@ rtsp_url = "{}"
     eprintln!("live still: {} bytes in {:?}", live_jpg.len(), t0.elapsed());
     std::fs::write(dir.path().join("live.jpg"), &live_jpg).expect("write");
     assert_eq!(ffprobe(&dir.path().join("live.jpg")).1, 640);
+    // A live view refreshing its picture: one fact per user, camera and minute.
+    for _ in 0..3 {
+        let r = alice
+            .get(&format!("{v}/cameras/cam1/still?format=jpg&refresh=1"))
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let live_views = facts(&store, "video.viewed")
+        .await
+        .into_iter()
+        .filter(|(a, p)| a == "user:alice" && p["mode"] == "live")
+        .count();
+    assert_eq!(live_views, 1);
 
     // Playback of a range as MP4 that ffprobe reads, with byte ranges.
     let (pf, pt) = (seg_from, seg_to + 1_000);
@@ -481,6 +494,22 @@ rtsp_url = "{}"
         .expect("range");
     assert_eq!(part.status(), 206);
     assert_eq!(&part.bytes().await.expect("part")[..], &mp4[100..200]);
+
+    // The wall-clock map of the same playback (metadata, no pictures).
+    let map = alice
+        .get_json(&format!(
+            "{v}/cameras/cam1/playback.json?from_ms={pf}&to_ms={pt}"
+        ))
+        .await;
+    let pieces = map["pieces"].as_array().expect("pieces");
+    assert!(
+        !pieces.is_empty() && pieces[0]["media_start_ms"] == 0,
+        "{map}"
+    );
+    assert!(
+        pieces[0]["wall_start_ms"].as_i64().expect("wall") <= pf + 1_000,
+        "{map}"
+    );
 
     // Evidence export: a signed bundle that verifies offline.
     let no_reason = alice
@@ -515,7 +544,7 @@ rtsp_url = "{}"
 
     // Each view and export is a journal fact with the user as actor.
     let viewed = facts(&store, "video.viewed").await;
-    for mode in ["still", "live_still", "playback"] {
+    for mode in ["still", "live_still", "live", "playback"] {
         assert!(
             viewed
                 .iter()
