@@ -425,6 +425,39 @@ rtsp_url = "{}"
             .any(|(_, p)| p["device"] == "cam2" && p["state"] == "online")
     );
 
+    // The first retention pass ran at start and journaled its disk forecast (integers only).
+    let forecast = facts(&store, "video.disk_forecast").await;
+    assert!(
+        forecast
+            .iter()
+            .any(|(_, p)| p["retention_days"] == 90 && p["capacity_days_milli"].is_i64()),
+        "{forecast:?}"
+    );
+    // The timeline shows the alarm events of the areas the camera covers.
+    site.journal
+        .append_one(
+            strongroom_domain::Fact::new(
+                "alarm.raised",
+                strongroom_domain::Actor::System,
+                clock.now_ms(),
+            )
+            .with("area", "lobby")
+            .with("zone", "lobby-motion"),
+        )
+        .await
+        .expect("alarm fact");
+    let tl1 = alice.get_json(&format!("{v}/cameras/cam1/timeline")).await;
+    assert!(
+        tl1["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "alarm.raised"),
+        "{tl1}"
+    );
+    let tl2 = alice.get_json(&format!("{v}/cameras/cam2/timeline")).await;
+    assert_eq!(tl2["events"].as_array().map(Vec::len), Some(0), "{tl2}");
+
     // A recorded still at an instant is a decodable JPEG with the camera's picture size.
     let at = (seg_from + seg_to) / 2;
     let t0 = Instant::now();
