@@ -78,6 +78,30 @@ pub fn canonical_bytes(
     out
 }
 
+/// `SHA-256(prev || canonical_bytes(...))`, computed without building the canonical bytes (the
+/// verifier's hot path). Equal to `chain_hash(prev, &canonical_bytes(...))`.
+pub fn chain_hash_fields(
+    prev: &[u8; 32],
+    seq: u64,
+    time_ms: i64,
+    site_id: &str,
+    kind: &str,
+    actor: &str,
+    payload: &str,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(prev);
+    h.update(MAGIC);
+    h.update(seq.to_be_bytes());
+    h.update(time_ms.to_be_bytes());
+    for field in [site_id, kind, actor, payload] {
+        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
+        h.update(len.to_be_bytes());
+        h.update(field.as_bytes());
+    }
+    h.finalize().into()
+}
+
 /// `SHA-256(prev || canonical)`.
 pub fn chain_hash(prev: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
@@ -175,7 +199,7 @@ impl JournalEvent {
         actor: &str,
         payload: String,
     ) -> JournalEvent {
-        let canonical = canonical_bytes(seq, time_ms, site_id, kind, actor, &payload);
+        let hash = chain_hash_fields(prev_hash, seq, time_ms, site_id, kind, actor, &payload);
         JournalEvent {
             seq,
             site_id: site_id.to_owned(),
@@ -183,13 +207,30 @@ impl JournalEvent {
             kind: kind.to_owned(),
             actor: actor.to_owned(),
             payload,
-            hash: chain_hash(prev_hash, &canonical),
+            hash,
         }
+    }
+
+    /// The chain hash this event should have after `prev`.
+    pub fn expected_hash(&self, prev: &[u8; 32]) -> [u8; 32] {
+        chain_hash_fields(
+            prev,
+            self.seq,
+            self.time_ms,
+            &self.site_id,
+            &self.kind,
+            &self.actor,
+            &self.payload,
+        )
     }
 }
 
 /// The canonical JSON text of a fact payload: sorted keys, no whitespace.
 pub fn canonical_payload(payload: &serde_json::Map<String, serde_json::Value>) -> String {
+    if map_is_sorted() {
+        // serde_json's default Map is a BTreeMap: its text is already canonical.
+        return serde_json::to_string(payload).unwrap_or_else(|_| "{}".to_owned());
+    }
     // serde_json's Map is ordered by key unless the `preserve_order` feature is on; sort
     // explicitly so the text does not depend on a feature some dependency might switch on.
     fn sorted(v: &serde_json::Value) -> serde_json::Value {
@@ -212,10 +253,31 @@ pub fn canonical_payload(payload: &serde_json::Map<String, serde_json::Value>) -
     sorted(&serde_json::Value::Object(payload.clone())).to_string()
 }
 
+/// Whether serde_json's `Map` iterates in key order (true unless some crate in the build turns on
+/// its `preserve_order` feature); checked once.
+fn map_is_sorted() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut m = serde_json::Map::new();
+        m.insert("b".into(), serde_json::Value::Null);
+        m.insert("a".into(), serde_json::Value::Null);
+        m.keys().next().is_some_and(|k| k == "a")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn field_hash_equals_byte_hash() {
+        let bytes = canonical_bytes(3, -5, "s", "k.x", "user:a", "{}");
+        assert_eq!(
+            chain_hash(&[9; 32], &bytes),
+            chain_hash_fields(&[9; 32], 3, -5, "s", "k.x", "user:a", "{}")
+        );
+    }
 
     #[test]
     fn canonical_round_trip_and_hash_depends_on_every_field() {

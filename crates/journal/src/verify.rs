@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use ed25519_dalek::VerifyingKey;
 
 use crate::GENESIS_HASH;
-use crate::canonical::{JournalEvent, chain_hash};
+use crate::canonical::JournalEvent;
 use crate::checkpoint::Checkpoint;
 
 /// What is wrong, and where.
@@ -150,7 +150,7 @@ impl Verifier {
                 found: e.seq,
             });
         }
-        let computed = chain_hash(&self.prev_hash, &e.canonical());
+        let computed = e.expected_hash(&self.prev_hash);
         if computed != e.hash {
             return Err(Tamper::HashMismatch { seq: e.seq });
         }

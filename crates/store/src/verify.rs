@@ -28,21 +28,39 @@ pub async fn verify_site(
 ) -> Result<VerifyReport, VerifyError> {
     let checkpoints = store.checkpoints(site_id).await?;
     let mut verifier = Verifier::new(site_id, checkpoints.iter().map(|c| c.seq));
-    let mut after = 0u64;
+    // Read the next page while the current one is hashed (two cores: one reads, one hashes).
     let mut seen = 0u64;
+    let mut page = store.events_after(site_id, 0, PAGE).await?;
     loop {
-        let page = store.events_after(site_id, after, PAGE).await?;
         let Some(last) = page.last() else { break };
         let last_seq = last.seq;
-        for e in &page {
-            verifier.push(e)?;
-        }
-        seen += page.len() as u64;
+        let page_len = page.len() as u64;
+        let full = page_len == u64::from(PAGE);
+        let next = {
+            let store = store.clone();
+            let site = site_id.to_owned();
+            tokio::spawn(async move {
+                if full {
+                    store.events_after(&site, last_seq, PAGE).await
+                } else {
+                    Ok(Vec::new())
+                }
+            })
+        };
+        let (v, result) = tokio::task::spawn_blocking(move || {
+            let mut v = verifier;
+            let r = page.iter().try_for_each(|e| v.push(e));
+            (v, r)
+        })
+        .await
+        .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))?;
+        verifier = v;
+        result?;
+        seen += page_len;
         progress(seen);
-        after = last_seq;
-        if page.len() < PAGE as usize {
-            break;
-        }
+        page = next
+            .await
+            .map_err(|e| StoreError::Db(sqlx::Error::Protocol(e.to_string())))??;
     }
     Ok(verifier.finish(&checkpoints, key)?)
 }
