@@ -747,3 +747,76 @@ async fn central_station_gets_alarms_and_the_outbound_queue_survives_a_restart()
     );
     rt.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_alarms_reach_the_queue_and_a_silent_panel_is_a_failure() {
+    use strongroom_domain::{Actor, Clock, Fact};
+    let toml = site_toml("alm-access", free_port(), "").replace(
+        "account = \"1234\"\n",
+        "account = \"1234\"\nsupervision_interval_s = 1\n",
+    );
+    let sv = server(&toml).await;
+    let rt = sv.site.alarm.get().expect("alarm runtime").clone();
+    let op = sv.user("op", Role::MonitoringOperator).await;
+    let reg = sv.user("reg", Role::Regulator).await;
+
+    // What the access runtime journals for a duress PIN and a forced door.
+    let now = sv.state.clock.now_ms();
+    sv.site
+        .journal
+        .append(vec![
+            Fact::new("alarm.duress", Actor::Device("r-vault".into()), now)
+                .with("reader", "r-vault")
+                .with("door", "vault-door")
+                .with("person", "p-1")
+                .with("credential", "c-duress")
+                .with("silent", true),
+            Fact::new("door.forced", Actor::Device("delivery".into()), now)
+                .with("door", "delivery")
+                .with("area", "back")
+                .with("area_kind", "restricted_access"),
+        ])
+        .await
+        .expect("journal");
+    let list = poll(WAIT, || async {
+        let (_, l) = sv.get(&op, "/alarms").await;
+        (alarm_of_type(&l, "duress").is_some() && alarm_of_type(&l, "door_forced").is_some())
+            .then_some(l)
+    })
+    .await
+    .expect("access alarms in the queue");
+    let duress = alarm_of_type(&list, "duress").expect("duress");
+    assert_eq!(duress["visibility"], "monitoring");
+    assert_eq!(duress["audible"], false);
+    assert_eq!(duress["dispatch_required"], true);
+    let (_, l) = sv.get(&reg, "/alarms").await;
+    assert!(alarm_of_type(&l, "duress").is_none(), "duress leaked: {l}");
+    assert_eq!(
+        alarm_of_type(&l, "door_forced").map(|a| a["sensor"].clone()),
+        Some(json!("delivery"))
+    );
+
+    // The panel never reports: DC-09 supervision journals a failure for it.
+    let silent = poll(Duration::from_secs(10), || async {
+        sv.events("health.device_silent")
+            .await
+            .into_iter()
+            .find(|(_, p)| p["device"] == "panel-1")
+    })
+    .await
+    .expect("panel supervision failure journaled");
+    assert_eq!(silent.1["reason"], "dc09_supervision");
+
+    // A NULL message from the dialler restores it.
+    if let Some(p) = peers() {
+        let port = rt.receiver_tcp_addr().expect("receiver").port().to_string();
+        let (ok, out) = dialler(&p, &["--port", &port, "--account", "1234", "--null"]).await;
+        assert!(ok, "{out}");
+        let restored = poll(Duration::from_secs(10), || async {
+            (!sv.events("health.device_restored").await.is_empty()).then_some(())
+        })
+        .await;
+        assert!(restored.is_some(), "panel restore not journaled");
+    }
+    rt.shutdown().await;
+}
