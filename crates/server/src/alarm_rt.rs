@@ -63,6 +63,9 @@ pub const NOTE_ADDED: &str = "alarm.note_added";
 /// Kind of one central-station transmission attempt (DSP-01 dispatch log).
 pub const DISPATCH_ATTEMPT: &str = "dispatch.attempt";
 
+/// Kind of the fact recorded when the DC-09 receiver cannot listen.
+pub const RECEIVER_FAILED: &str = "health.alarm_receiver_failed";
+
 /// How far back unacknowledged notification incidents are replayed at start.
 const REPLAY_WINDOW_MS: i64 = 2 * 3_600_000;
 /// DC-09 signals remembered for de-duplication.
@@ -1438,16 +1441,29 @@ pub async fn start(ctx: &StartCtx) -> Result<Vec<tokio::task::JoinHandle<()>>, S
             rt: rt.clone(),
             panels,
         });
-        let receiver = Receiver::start(rc, sink, Arc::new(SharedClock(clock.clone())))
-            .await
-            .map_err(|e| format!("DC-09 receiver: {e}"))?;
-        if let Some(a) = receiver.tcp_addr() {
-            let _ = rt.receiver_tcp.set(a);
+        match Receiver::start(rc, sink, Arc::new(SharedClock(clock.clone()))).await {
+            Ok(receiver) => {
+                if let Some(a) = receiver.tcp_addr() {
+                    let _ = rt.receiver_tcp.set(a);
+                }
+                if let Some(a) = receiver.udp_addr() {
+                    let _ = rt.receiver_udp.set(a);
+                }
+                *rt.receiver.lock().await = Some(receiver);
+            }
+            Err(e) => {
+                // The rest of the site keeps running; the failure is a journaled health fact
+                // (and goes to the failure chains like any other).
+                tracing::error!(error = %e, "DC-09 receiver");
+                rt.journal_plain(vec![
+                    Fact::new(RECEIVER_FAILED, Actor::System, clock.now_ms())
+                        .with("listen", ar.listen.clone())
+                        .with("error", e.to_string()),
+                ])
+                .await
+                .map_err(|e| e.to_string())?;
+            }
         }
-        if let Some(a) = receiver.udp_addr() {
-            let _ = rt.receiver_udp.set(a);
-        }
-        *rt.receiver.lock().await = Some(receiver);
     }
 
     // MQTT sensors.
