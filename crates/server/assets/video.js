@@ -236,8 +236,19 @@
       box.replaceChildren(...d.exports.slice(0, 20).map((x) => SR.el("div", { class: "row" },
         SR.el("b", {}, x.id), " ", x.camera, " ", fmt(x.from_ms), " → ", fmt(x.to_ms), " ", SR.el("span", { class: "muted" }, "by " + x.exported_by + ": " + x.reason), " ",
         SR.el("a", { href: base() + "/exports/" + encodeURIComponent(x.id) + "/video.mp4", download: x.id + "-video.mp4" }, "video.mp4"), " ",
-        SR.el("a", { href: base() + "/exports/" + encodeURIComponent(x.id) + "/manifest.json", download: x.id + "-manifest.json" }, "manifest"))));
+        SR.el("a", { href: base() + "/exports/" + encodeURIComponent(x.id) + "/manifest.json", download: x.id + "-manifest.json" }, "manifest"), " ",
+        SR.el("button", { class: "secondary", onclick: (ev) => verifyExport(x.id, ev.target) }, "Verify"))));
     } catch (e) { msg(box, e.message, "bad"); }
+  }
+
+  async function verifyExport(id, button) {
+    const out = SR.el("span", { class: "muted" }, " verifying…");
+    button.after(out);
+    try {
+      const r = await SR.api("POST", base() + "/exports/" + encodeURIComponent(id) + "/verify");
+      out.className = r.intact ? "ok" : "bad";
+      out.textContent = r.intact ? " intact (signed by the site key " + r.key_fingerprint.slice(0, 16) + "…)" : " NOT INTACT: " + r.problem;
+    } catch (e) { out.className = "bad"; out.textContent = " " + e.message; }
   }
 
   async function loadHolds() {

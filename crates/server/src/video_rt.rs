@@ -84,6 +84,8 @@ pub mod kinds {
     pub const EXPORT_FAILED: &str = "video.export_failed";
     /// A file of an evidence bundle was downloaded.
     pub const EXPORT_DOWNLOADED: &str = "video.export_downloaded";
+    /// A stored evidence bundle was verified (result `intact` or the part at fault), EXP-06.
+    pub const EXPORT_VERIFIED: &str = "video.export_verified";
     /// A legal hold was placed.
     pub const HOLD_PLACED: &str = "video.hold_placed";
     /// A legal hold was released.
@@ -669,6 +671,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/sites/{site}/video/exports",
             get(list_exports).post(create_export),
+        )
+        .route(
+            "/api/v1/sites/{site}/video/exports/{id}/verify",
+            post(verify_export),
         )
         .route(
             "/api/v1/sites/{site}/video/exports/{id}/{file}",
@@ -1662,6 +1668,49 @@ async fn download_export(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(res)
+}
+
+/// Re-verifies a stored bundle against the site's own key and journals the result (EXP-06).
+async fn verify_export(
+    session: Session,
+    State(state): State<AppState>,
+    Path((site, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let ctx = session.authorize(&site, Permission::VideoRecorded).await?;
+    let rt = runtime(&ctx.site)?;
+    if id.is_empty() || safe_name(&id) != id || id.len() > 128 {
+        return Err(ApiError::BadRequest(format!("bad export id {id:?}")));
+    }
+    let dir = rt.exports_dir.join(&id);
+    if !dir.is_dir() {
+        return Err(ApiError::NotFound(format!("export {id:?}")));
+    }
+    let key = ctx.site.key.verifying_key();
+    let result = tokio::task::spawn_blocking(move || evidence::verify_with_key(&dir, Some(&key)))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (intact, part, problem) = match &result {
+        Ok(_) => (true, None, None),
+        Err(e) => (false, Some(e.part()), Some(e.to_string())),
+    };
+    let mut fact = Fact::new(
+        kinds::EXPORT_VERIFIED,
+        ctx.actor.clone(),
+        state.clock.now_ms(),
+    )
+    .with("export", id.clone())
+    .with("intact", intact);
+    if let (Some(part), Some(problem)) = (part, &problem) {
+        fact = fact.with("part", part).with("problem", problem.clone());
+    }
+    ctx.site.journal.append_one(fact).await?;
+    Ok(Json(json!({
+        "id": id,
+        "intact": intact,
+        "part": part,
+        "problem": problem,
+        "key_fingerprint": result.as_ref().ok().map(|r| r.key_fingerprint.clone()),
+    })))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -604,6 +604,35 @@ rtsp_url = "{}"
             .seq
     );
     assert!(!facts(&store, "video.export_downloaded").await.is_empty());
+    // The server re-verifies a stored bundle and journals the result; an altered one names its part.
+    let id = export["id"].as_str().expect("id");
+    let r = alice
+        .post(&format!("{v}/exports/{id}/verify"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json")["intact"], true);
+    let mp4_in_bundle = bundle.join("video.mp4");
+    let mut bytes = std::fs::read(&mp4_in_bundle).expect("read");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&mp4_in_bundle, &bytes).expect("write");
+    let v2: Value = alice
+        .post(&format!("{v}/exports/{id}/verify"), json!({}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (v2["intact"].clone(), v2["part"].clone()),
+        (json!(false), json!("video.mp4"))
+    );
+    let verified = facts(&store, "video.export_verified").await;
+    assert_eq!(verified.len(), 2);
+    assert!(
+        verified
+            .iter()
+            .any(|(a, p)| a == "user:alice" && p["intact"] == false)
+    );
 
     // Regulator: may view, may not export or place holds.
     let r = rita
