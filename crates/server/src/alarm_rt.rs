@@ -208,6 +208,13 @@ impl AlarmRuntime {
         q.pending().await.ok()
     }
 
+    /// Feeds the alarm model from another subsystem (access control: `Input::Arm` / `Input::Disarm`
+    /// from a keypad or reader with the `CodeKind` its credential check found, `Input::Shunt` on a
+    /// vault-door grant). The facts are journaled before this returns.
+    pub async fn input(&self, input: Input) -> Result<Vec<Fact>, AppendError> {
+        self.drive(input, false, None).await
+    }
+
     /// Stops the background tasks and closes the DC-09 listeners (tests, shutdown).
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
