@@ -750,7 +750,7 @@ async fn central_station_gets_alarms_and_the_outbound_queue_survives_a_restart()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_alarms_reach_the_queue_and_a_silent_panel_is_a_failure() {
-    use strongroom_domain::{Actor, Clock, Fact};
+    use strongroom_domain::{Actor, Fact};
     let toml = site_toml("alm-access", free_port(), "").replace(
         "account = \"1234\"\n",
         "account = \"1234\"\nsupervision_interval_s = 1\n",
