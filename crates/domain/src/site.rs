@@ -1034,10 +1034,10 @@ fn path_string(path: &[PathPart]) -> String {
 fn field_from_message(message: &str, text: &str, line: usize) -> String {
     // toml's messages name the field as "unknown field `x`" or "missing field `x`"; otherwise
     // the field is the key on the line the error points at.
-    if message.starts_with("unknown field") || message.starts_with("missing field") {
-        if let Some(f) = message.split('`').nth(1) {
-            return f.to_owned();
-        }
+    if (message.starts_with("unknown field") || message.starts_with("missing field"))
+        && let Some(f) = message.split('`').nth(1)
+    {
+        return f.to_owned();
     }
     text.lines()
         .nth(line.saturating_sub(1))

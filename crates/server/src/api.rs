@@ -688,9 +688,7 @@ async fn create_user(
         .map_err(ApiError::BadRequest)?;
     match state.store.create_user(&user).await {
         Ok(()) => {}
-        Err(strongroom_store::StoreError::Exists(m)) => {
-            return Err(ApiError::Conflict(format!("{m}")));
-        }
+        Err(strongroom_store::StoreError::Exists(m)) => return Err(ApiError::Conflict(m)),
         Err(e) => return Err(e.into()),
     }
     journal_everywhere(

@@ -31,8 +31,7 @@ pub async fn verify_site(
     // Read the next page while the current one is hashed (two cores: one reads, one hashes).
     let mut seen = 0u64;
     let mut page = store.events_after(site_id, 0, PAGE).await?;
-    loop {
-        let Some(last) = page.last() else { break };
+    while let Some(last) = page.last() {
         let last_seq = last.seq;
         let page_len = page.len() as u64;
         let full = page_len == u64::from(PAGE);
