@@ -1065,6 +1065,11 @@ pub async fn vault_log_document(
         .map_err(bad)?
         .timestamp()
         .as_millisecond();
+    // The access subsystem's partial index serves the query; a server that never ran (the CLI
+    // right after `init`) may not have built it yet.
+    crate::access_rt::ensure_vault_index(store)
+        .await
+        .map_err(ApiError::Internal)?;
     let st = access_state(store, site_id, progress).await?;
     let facts = crate::access_rt::vault_log_facts(store, site_id, from, to).await?;
     let entries = strongroom_access::vault_log(&facts, &st, &tz, date);
