@@ -237,7 +237,7 @@
         SR.el("b", {}, x.id), " ", x.camera, " ", fmt(x.from_ms), " → ", fmt(x.to_ms), " ", SR.el("span", { class: "muted" }, "by " + x.exported_by + ": " + x.reason), " ",
         SR.el("a", { href: base() + "/exports/" + encodeURIComponent(x.id) + "/video.mp4", download: x.id + "-video.mp4" }, "video.mp4"), " ",
         SR.el("a", { href: base() + "/exports/" + encodeURIComponent(x.id) + "/manifest.json", download: x.id + "-manifest.json" }, "manifest"), " ",
-        SR.el("button", { class: "secondary", onclick: (ev) => verifyExport(x.id, ev.target) }, "Verify"))));
+        SR.el("button", { class: "secondary", onclick: (ev) => verifyExport(x.id, ev.target) }, "Verify bundle"))));
     } catch (e) { msg(box, e.message, "bad"); }
   }
 
