@@ -164,6 +164,39 @@
     return el("div", { class: "card" }, el("h2", {}, "Open an incident"), form);
   }
 
+  function incidentsCard() {
+    const body = el("div", {}, "Loading…");
+    const card = el("div", { class: "card", id: "cmp-incidents" }, el("h2", {}, "Incidents"), body);
+    const manage = can("compliance-manage");
+    SR.api("GET", base() + "/incidents").then((d) => {
+      if (!d.incidents.length) { body.replaceChildren(el("p", { class: "muted" }, "No incident recorded.")); return; }
+      const out = el("div", { class: "muted" });
+      const table = el("table", {}, el("tr", {}, el("th", {}, "Incident"), el("th", {}, "Discovered"), el("th", {}, "Secured"), el("th", {}, "Actions"), el("th", {}, "")));
+      for (const i of d.incidents.slice().reverse()) {
+        const buttons = el("td", {}, el("a", { href: base() + "/reports/incident?format=pdf&id=" + encodeURIComponent(i.id), download: "" }, "PDF"), " ");
+        if (manage && !i.closed_ms) {
+          if (!i.secured_ms) buttons.append(el("button", { class: "secondary", onclick: async () => {
+            try { await SR.api("POST", base() + "/incidents/" + encodeURIComponent(i.id), { secured: true }); refreshLists(); } catch (e) { msg(out, e.message, false); }
+          } }, "Mark secured"), " ");
+          buttons.append(el("button", { class: "secondary", onclick: async () => {
+            const recipient = window.prompt("Share the incident report with (officer, agency):");
+            if (!recipient) return;
+            try {
+              const r = await SR.api("POST", base() + "/incidents/" + encodeURIComponent(i.id) + "/shares", { recipient, ttl_hours: 72 });
+              msg(out, `Link for ${recipient}, valid 72 h, every access journaled: ${location.origin}${r.url}`, true);
+            } catch (e) { msg(out, e.message, false); }
+          } }, "Share with law enforcement"));
+        }
+        const open = i.actions.filter((a) => !a.done_ms).length;
+        table.append(el("tr", {}, el("td", {}, `${i.kind}: ${i.description}`), el("td", {}, new Date(i.discovered_ms).toLocaleString()),
+          el("td", {}, i.secured_ms ? new Date(i.secured_ms).toLocaleString() : el("b", { class: "bad" }, "not yet")),
+          el("td", {}, `${i.actions.length} (${open} open)`), buttons));
+      }
+      body.replaceChildren(table, out);
+    }).catch((e) => msg(body, e.message, false));
+    return card;
+  }
+
   function reportsCard() {
     const reports = [["compliance", "Compliance report"], ["inspection-log", "Inspection log"], ["outage", "Outage reports"], ["vendors", "Approved vendor list"], ["incident", "Incident reports"]];
     const table = el("table", {}, el("tr", {}, el("th", {}, "Report"), el("th", {}, "Download")));
@@ -187,6 +220,8 @@
     if (!root || !document.body.contains(root)) return;
     const f = document.getElementById("cmp-findings");
     const t = document.getElementById("cmp-tasks");
+    const inc = document.getElementById("cmp-incidents");
+    if (inc) inc.replaceWith(incidentsCard());
     if (f) f.replaceWith(findingsCard());
     if (t) t.replaceWith(tasksCard());
   }
@@ -197,6 +232,7 @@
     root = el("div", {},
       el("div", { class: "grid" }, tasksCard(), reportsCard()),
       findingsCard(),
+      incidentsCard(),
       forms.length ? el("div", { class: "grid" }, ...forms) : el("p", { class: "muted" }, "Read-only: your role may view findings and reports."));
     return root;
   }
