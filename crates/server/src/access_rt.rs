@@ -473,6 +473,29 @@ impl AccessRuntime {
         cred.kind == CredentialKind::CardPin || door_needs
     }
 
+    /// Runs the door monitor on a copy, journals `report` (a device's report, if any) with what
+    /// the monitor raises, and keeps the copy only once that is durable.
+    async fn monitor_step(
+        &self,
+        report: Option<Fact>,
+        react: impl FnOnce(&mut DoorMonitor) -> Vec<Fact>,
+    ) -> Result<Vec<Arc<JournalEvent>>, ApiError> {
+        let mut g = self.lock().await;
+        if let Some(door) = report
+            .as_ref()
+            .and_then(|f| f.payload.get("door")?.as_str())
+            && g.site.door(door).is_none()
+        {
+            return Err(ApiError::BadRequest(format!("unknown door {door:?}")));
+        }
+        let mut monitor = g.monitor.clone();
+        let mut facts: Vec<Fact> = report.into_iter().collect();
+        facts.extend(react(&mut monitor));
+        let events = self.commit(&mut g, facts).await?;
+        g.monitor = monitor;
+        Ok(events)
+    }
+
     /// A door contact report: journaled with whatever the door monitor raises (forced, secured).
     pub async fn door_contact(
         &self,
@@ -481,24 +504,17 @@ impl AccessRuntime {
         detail: Option<&str>,
         time_ms: i64,
     ) -> Result<Vec<Arc<JournalEvent>>, ApiError> {
-        let mut g = self.lock().await;
-        if g.site.door(door).is_none() {
-            return Err(ApiError::BadRequest(format!("unknown door {door:?}")));
-        }
-        let mut f = Fact::new(k::DOOR_CONTACT, Actor::Device(door.to_owned()), time_ms)
-            .with("door", door)
-            .with("open", open)
-            .with("device", door)
-            .with("state", if open { "open" } else { "closed" });
-        if let Some(d) = detail {
-            f = f.with("detail", d);
-        }
-        let mut monitor = g.monitor.clone();
-        let mut facts = vec![f];
-        facts.extend(monitor.on_contact(door, open, time_ms));
-        let events = self.commit(&mut g, facts).await?;
-        g.monitor = monitor;
-        Ok(events)
+        let state = if open { "open" } else { "closed" };
+        let f = door_report(
+            k::DOOR_CONTACT,
+            door,
+            ("open", open),
+            state,
+            detail,
+            time_ms,
+        );
+        self.monitor_step(Some(f), |m| m.on_contact(door, open, time_ms))
+            .await
     }
 
     /// A lock report: journaled with the restoral of a left-unlocked condition, if any.
@@ -509,34 +525,23 @@ impl AccessRuntime {
         detail: Option<&str>,
         time_ms: i64,
     ) -> Result<Vec<Arc<JournalEvent>>, ApiError> {
-        let mut g = self.lock().await;
-        if g.site.door(door).is_none() {
-            return Err(ApiError::BadRequest(format!("unknown door {door:?}")));
-        }
-        let mut f = Fact::new(k::DOOR_LOCK, Actor::Device(door.to_owned()), time_ms)
-            .with("door", door)
-            .with("locked", locked)
-            .with("device", door)
-            .with("state", if locked { "locked" } else { "unlocked" });
-        if let Some(d) = detail {
-            f = f.with("detail", d);
-        }
-        let mut monitor = g.monitor.clone();
-        let mut facts = vec![f];
-        facts.extend(monitor.on_lock(door, locked, time_ms));
-        let events = self.commit(&mut g, facts).await?;
-        g.monitor = monitor;
-        Ok(events)
+        let state = if locked { "locked" } else { "unlocked" };
+        let f = door_report(
+            k::DOOR_LOCK,
+            door,
+            ("locked", locked),
+            state,
+            detail,
+            time_ms,
+        );
+        self.monitor_step(Some(f), |m| m.on_lock(door, locked, time_ms))
+            .await
     }
 
     /// Checks the door timers (held open, left unlocked); journals what they raise.
     pub async fn tick(&self) -> Result<(), ApiError> {
-        let mut g = self.lock().await;
-        let mut monitor = g.monitor.clone();
-        let facts = monitor.tick(self.clock.now_ms());
-        self.commit(&mut g, facts).await?;
-        g.monitor = monitor;
-        Ok(())
+        let now = self.clock.now_ms();
+        self.monitor_step(None, |m| m.tick(now)).await.map(|_| ())
     }
 
     /// Reads the state under the lock.
@@ -657,6 +662,27 @@ impl AccessRuntime {
         }
         self.show(reader, ReaderFeedback::Denied);
     }
+}
+
+/// A door device's report (`door.contact`, `door.lock`), carrying `device` and `state` too so
+/// the device projection shows the door.
+fn door_report(
+    kind: &str,
+    door: &str,
+    (field, value): (&str, bool),
+    state: &str,
+    detail: Option<&str>,
+    time_ms: i64,
+) -> Fact {
+    let mut f = Fact::new(kind, Actor::Device(door.to_owned()), time_ms)
+        .with("door", door)
+        .with(field, value)
+        .with("device", door)
+        .with("state", state);
+    if let Some(d) = detail {
+        f = f.with("detail", d);
+    }
+    f
 }
 
 fn answer_of(site: &AccessSite, req: &Request, d: &Decision) -> Answer {
@@ -2960,18 +2986,11 @@ pub async fn bench_vault_log(
                     .with("door", d.id.clone())
                     .with("reason", "unknown_card")
                     .with("card_last4", "0042"),
-                4..=6 => Fact::new(k::DOOR_CONTACT, Actor::Device(d.id.clone()), t)
-                    .with("door", d.id.clone())
-                    .with("open", i.is_multiple_of(2))
-                    .with("device", d.id.clone())
-                    .with(
-                        "state",
-                        if i.is_multiple_of(2) {
-                            "open"
-                        } else {
-                            "closed"
-                        },
-                    ),
+                4..=6 => {
+                    let open = i.is_multiple_of(2);
+                    let state = if open { "open" } else { "closed" };
+                    door_report(k::DOOR_CONTACT, &d.id, ("open", open), state, None, t)
+                }
                 _ => Fact::new(
                     core_kinds::DEVICE_STATE,
                     Actor::Device(format!("z-{}", i % 9)),

@@ -545,6 +545,19 @@ async fn restart_rebuilds_state_from_the_journal() {
 
 const KEY_HEX: &str = "A1B2C3D4E5F60718293A4B5C6D7E8F90";
 
+/// Writes the reader's SCBK file (mode 0600, as the server requires).
+fn write_key(path: &std::path::Path) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    writeln!(f, "{KEY_HEX}").unwrap();
+}
+
 /// LibOSDP's PD on one end of a socat pty pair, configured as reader `r-osdp` of a test site: its
 /// card and PIN (inside the Secure Channel) reach the server, become a decision in the journal,
 /// and the grant LED reaches the reader.
@@ -555,17 +568,7 @@ async fn libosdp_reader_card_and_pin_decided_and_led_shown() {
     let pd_tty = tmp.path().join("ttyPD");
     let cp_tty = tmp.path().join("ttyCP");
     let scbk = tmp.path().join("r-osdp.scbk");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&scbk)
-            .unwrap();
-        writeln!(f, "{KEY_HEX}").unwrap();
-    }
+    write_key(&scbk);
     let mut socat = Command::new("socat")
         .arg(format!("pty,raw,echo=0,link={}", pd_tty.display()))
         .arg(format!("pty,raw,echo=0,link={}", cp_tty.display()))
@@ -714,17 +717,7 @@ async fn commissioned_reader_outside_secure_channel_is_refused() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let tmp = tempfile::tempdir().unwrap();
     let scbk = tmp.path().join("r-tcp.scbk");
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&scbk)
-            .unwrap();
-        writeln!(f, "{KEY_HEX}").unwrap();
-    }
+    write_key(&scbk);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let pd_task = tokio::spawn(async move {
