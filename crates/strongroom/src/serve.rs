@@ -247,6 +247,12 @@ pub async fn run(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
             .await?;
         }
     }
+    // Finish and index every camera's open segment before anything else stops.
+    for s in state.all_sites() {
+        if let Some(v) = s.video.get() {
+            v.stop_and_wait(Duration::from_secs(10)).await;
+        }
+    }
     for t in background {
         t.abort();
     }
