@@ -111,7 +111,12 @@ impl FromRequestParts<AppState> for Session {
             return Err(ApiError::Unauthenticated);
         }
         let path = parts.uri.path();
-        if half.user.must_change_password && !matches!(path, "/api/v1/me" | "/api/v1/me/password" | "/api/v1/logout") {
+        if half.user.must_change_password
+            && !matches!(
+                path,
+                "/api/v1/me" | "/api/v1/me/password" | "/api/v1/logout"
+            )
+        {
             return Err(ApiError::Forbidden(
                 "your password was issued for one use: choose a new one first (POST /api/v1/me/password)".into(),
             ));
