@@ -217,16 +217,7 @@ pub struct AccessRuntime {
 
 /// Turns a journaled event back into the fact it recorded.
 pub fn fact_of(e: &JournalEvent) -> Option<Fact> {
-    let payload = match serde_json::from_str::<Value>(&e.payload) {
-        Ok(Value::Object(m)) => m,
-        _ => return None,
-    };
-    Some(Fact {
-        kind: e.kind.clone(),
-        actor: e.actor.parse().unwrap_or(Actor::System),
-        time_ms: e.time_ms,
-        payload,
-    })
+    crate::api::fact_of_event(e)
 }
 
 fn fingerprint(key: &[u8]) -> String {

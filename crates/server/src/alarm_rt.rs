@@ -100,16 +100,9 @@ impl strongroom_sia::clock::Clock for SharedClock {
 
 /// Turns a journaled event back into its fact (`None` if the row is not a well-formed fact).
 pub fn event_fact(e: &JournalEvent) -> Option<Fact> {
-    let actor = e.actor.parse::<Actor>().ok()?;
-    let Value::Object(payload) = serde_json::from_str::<Value>(&e.payload).ok()? else {
-        return None;
-    };
-    Some(Fact {
-        kind: e.kind.clone(),
-        actor,
-        time_ms: e.time_ms,
-        payload,
-    })
+    // Stricter than `api::fact_of_event`: a row whose actor does not parse is skipped.
+    e.actor.parse::<Actor>().ok()?;
+    crate::api::fact_of_event(e)
 }
 
 /// What the console shows for one zone.

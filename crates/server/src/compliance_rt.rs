@@ -146,19 +146,7 @@ pub async fn start(ctx: &StartCtx) -> Result<Vec<tokio::task::JoinHandle<()>>, S
 
 /// A journaled event turned back into its fact, with its sequence number.
 fn fact_of(e: &JournalEvent) -> Option<(u64, Fact)> {
-    let payload = match serde_json::from_str::<Value>(&e.payload) {
-        Ok(Value::Object(m)) => m,
-        _ => return None,
-    };
-    Some((
-        e.seq,
-        Fact {
-            kind: e.kind.clone(),
-            actor: e.actor.parse().unwrap_or(Actor::System),
-            time_ms: e.time_ms,
-            payload,
-        },
-    ))
+    crate::api::fact_of_event(e).map(|f| (e.seq, f))
 }
 
 async fn facts_with_prefix(
