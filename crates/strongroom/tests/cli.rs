@@ -419,3 +419,65 @@ async fn sigkill_loses_no_acknowledged_event() {
     let (code, out, err) = run(&["journal", "verify", "--dir", &path_str(&dir)]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_when_a_certificate_is_configured() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (base.path().join("cert.pem"), base.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output();
+    if !made.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIP: openssl is not available to make a test certificate");
+        return;
+    }
+    let dir = base.path().join("demo");
+    let server = serve(
+        &dir,
+        &[
+            "--tls-cert",
+            &path_str(&cert),
+            "--tls-key",
+            &path_str(&key),
+            "--simulator-period-ms",
+            "100000",
+        ],
+    );
+    assert!(
+        server.stdout_lines.iter().any(|l| l.contains("https://")),
+        "{:?}",
+        server.stdout_lines
+    );
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("client");
+    let res = http
+        .get(format!("https://{}/healthz", server.addr))
+        .send()
+        .await
+        .expect("https request");
+    assert_eq!(res.status().as_u16(), 200);
+    // Plain HTTP on the TLS port gets no answer.
+    assert!(
+        reqwest::get(format!("http://{}/healthz", server.addr))
+            .await
+            .is_err()
+    );
+}
