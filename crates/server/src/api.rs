@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -684,10 +684,8 @@ struct NewUserBody {
 async fn create_user(
     State(state): State<AppState>,
     session: Session,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<NewUserBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let _ = headers;
     session.check_csrf()?;
     if !session.can_manage_users() {
         return Err(ApiError::Forbidden(

@@ -83,30 +83,28 @@ impl AppState {
         v
     }
 
-    /// Counts a failed login from `client`; returns false when the client is over its budget
-    /// (10 failures a minute).
+    /// Whether `client` is still within its failed-login budget (10 failures a minute).
     pub fn login_budget_ok(&self, client: &str, now_ms: i64) -> bool {
-        let Ok(mut m) = self.login_attempts.lock() else {
-            return false;
-        };
+        self.login_failures_this_minute(client, now_ms, 0)
+            .is_some_and(|n| n < 10)
+    }
+
+    /// Records a failed login from `client`.
+    pub fn note_login_failure(&self, client: &str, now_ms: i64) {
+        let _ = self.login_failures_this_minute(client, now_ms, 1);
+    }
+
+    /// Adds `add` to `client`'s failures in the current minute (a new minute starts from zero);
+    /// returns the count, or `None` if the table is unusable.
+    fn login_failures_this_minute(&self, client: &str, now_ms: i64, add: u32) -> Option<u32> {
+        let mut m = self.login_attempts.lock().ok()?;
         let minute = now_ms / 60_000;
         let e = m.entry(client.to_owned()).or_insert((minute, 0));
         if e.0 != minute {
             *e = (minute, 0);
         }
-        e.1 < 10
-    }
-
-    /// Records a failed login from `client`.
-    pub fn note_login_failure(&self, client: &str, now_ms: i64) {
-        if let Ok(mut m) = self.login_attempts.lock() {
-            let minute = now_ms / 60_000;
-            let e = m.entry(client.to_owned()).or_insert((minute, 0));
-            if e.0 != minute {
-                *e = (minute, 0);
-            }
-            e.1 += 1;
-        }
+        e.1 += add;
+        Some(e.1)
     }
 }
 

@@ -1,5 +1,4 @@
 //! The store handle: connection pool, engine detection, sites, and journal reads.
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -183,22 +182,6 @@ impl Store {
         .bind(site.created_ms)
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    /// Updates a site's display name and jurisdiction (the key never changes).
-    pub async fn update_site(
-        &self,
-        id: &str,
-        name: &str,
-        jurisdiction: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE site SET name = $1, jurisdiction = $2 WHERE id = $3")
-            .bind(name)
-            .bind(jurisdiction)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 
@@ -421,17 +404,4 @@ pub(crate) fn to_u64(v: i64, what: &'static str) -> Result<u64, StoreError> {
 
 pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-impl FromStr for Backend {
-    type Err = StoreError;
-    fn from_str(url: &str) -> Result<Self, Self::Err> {
-        if url.starts_with("sqlite://") {
-            Ok(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Backend::Postgres)
-        } else {
-            Err(StoreError::BadUrl(url.to_owned()))
-        }
-    }
 }
