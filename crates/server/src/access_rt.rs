@@ -322,6 +322,28 @@ impl AccessRuntime {
         &self.site_id
     }
 
+    /// Whether `config` can be put in force for access control; no side effects. The reload
+    /// refuses a file whose doors, readers or credentials policy do not compile, or whose OSDP
+    /// secure-channel keys cannot be read.
+    pub fn check_config(&self, config: &SiteConfig) -> Result<(), String> {
+        AccessSite::new(config, params_for(config), self.secret.clone())
+            .map_err(|e| e.to_string())?;
+        for spec in line_specs(config, &self.data_dir).values() {
+            for (reader, _, scbk) in &spec.readers {
+                if let Some(path) = scbk {
+                    load_scbk(path).map_err(|e| format!("reader {reader}: {e}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Recompiles the site model now if the configuration changed (a reload calls this so that a
+    /// removed reader or door is refused from the moment the file is applied).
+    pub async fn reload(&self) {
+        drop(self.lock().await);
+    }
+
     /// Locks the state, first recompiling the site if its configuration changed.
     async fn lock(&self) -> MutexGuard<'_, Inner> {
         let mut g = self.inner.lock().await;

@@ -178,6 +178,10 @@ pub struct AlarmRuntime {
     receiver_tcp: OnceLock<SocketAddr>,
     receiver_udp: OnceLock<SocketAddr>,
     stop: watch::Sender<bool>,
+    /// The last journal sequence the follower handled (a restarted runtime resumes after it).
+    followed_seq: std::sync::atomic::AtomicU64,
+    /// Turns true when the follower has stopped (nothing more will be handled).
+    follow_stopped: watch::Sender<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -206,6 +210,25 @@ impl AlarmRuntime {
     /// vault-door grant). The facts are journaled before this returns.
     pub async fn input(&self, input: Input) -> Result<Vec<Fact>, AppendError> {
         self.drive(input, false, None).await
+    }
+
+    /// Stops the background tasks, closes the DC-09 listeners, waits (up to `timeout`) for the
+    /// journal follower to finish the event in hand, and returns the last sequence it handled:
+    /// a runtime started with [`start_resuming`] from it misses no event. (After a timeout the
+    /// event in hand may be handled twice; never not at all.)
+    pub async fn stop_for_restart(&self, timeout: Duration) -> u64 {
+        self.shutdown().await;
+        let mut rx = self.follow_stopped.subscribe();
+        if tokio::time::timeout(timeout, rx.wait_for(|v| *v))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                timeout_ms = timeout.as_millis(),
+                "the alarm journal follower did not stop in time"
+            );
+        }
+        self.followed_seq.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stops the background tasks and closes the DC-09 listeners (tests, shutdown).
@@ -1135,14 +1158,14 @@ impl DispatchRecorder for Recorder {
 
 // ------------------------------------------------------------------ start
 
-fn read_key(data_dir: &std::path::Path, file: &str) -> Result<AesKey, String> {
+pub(crate) fn read_key(data_dir: &std::path::Path, file: &str) -> Result<AesKey, String> {
     let path = data_dir.join(file);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read key file {}: {e}", path.display()))?;
     AesKey::from_hex(text.trim()).map_err(|e| format!("key file {}: {e}", path.display()))
 }
 
-fn parse_addr(what: &str, s: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_addr(what: &str, s: &str) -> Result<SocketAddr, String> {
     s.parse()
         .map_err(|_| format!("{what} {s:?} is not IP:PORT"))
 }
@@ -1187,9 +1210,18 @@ async fn recent_facts(store: &Store, site: &str, since_ms: i64) -> Result<Vec<Fa
 
 /// Starts the subsystem for one site; returns its background tasks.
 pub async fn start(ctx: &StartCtx) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    start_resuming(ctx, ctx.site.config(), None).await
+}
+
+/// [`start`] on `config`; with `resume_after_seq`, the journal follower first handles every event after that
+/// sequence (a runtime restarted by a reload picks up where the stopped one left off).
+pub async fn start_resuming(
+    ctx: &StartCtx,
+    config: Arc<strongroom_domain::site::SiteConfig>,
+    resume_after_seq: Option<u64>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     let state = &ctx.state;
     let site = &ctx.site;
-    let config = site.config();
     let clock = state.clock.clone();
     let store = state.store.clone();
     let now_ms = clock.now_ms();
@@ -1241,6 +1273,8 @@ pub async fn start(ctx: &StartCtx) -> Result<Vec<tokio::task::JoinHandle<()>>, S
         receiver_tcp: OnceLock::new(),
         receiver_udp: OnceLock::new(),
         stop,
+        followed_seq: std::sync::atomic::AtomicU64::new(0),
+        follow_stopped: watch::channel(false).0,
     });
     let mut tasks = Vec::new();
 
@@ -1412,7 +1446,10 @@ pub async fn start(ctx: &StartCtx) -> Result<Vec<tokio::task::JoinHandle<()>>, S
         .await
         .map_err(|e| e.to_string())?
         .map_or(0, |(seq, _)| seq);
-    tasks.push(tokio::spawn(follow(rt.clone(), sub, head, stop_rx.clone())));
+    let from = resume_after_seq.map_or(head, |s| s.min(head));
+    rt.followed_seq
+        .store(from, std::sync::atomic::Ordering::SeqCst);
+    tasks.push(tokio::spawn(follow(rt.clone(), sub, from, stop_rx.clone())));
 
     // DC-09 receiver.
     if let Some(ar) = &config.alarm_receiver {
@@ -1519,7 +1556,7 @@ pub async fn start(ctx: &StartCtx) -> Result<Vec<tokio::task::JoinHandle<()>>, S
         }
     }));
 
-    let _ = site.alarm.set(rt);
+    site.alarm.replace(rt);
     Ok(tasks)
 }
 
@@ -1530,6 +1567,10 @@ async fn follow(
     mut last_seq: u64,
     mut stop: watch::Receiver<bool>,
 ) {
+    if !*stop.borrow() {
+        // Resuming after a restart: handle what the stopped runtime had not seen.
+        catch_up(&rt, &mut last_seq, u64::MAX).await;
+    }
     loop {
         tokio::select! {
             r = rx.recv() => match r {
@@ -1542,6 +1583,7 @@ async fn follow(
                     }
                     rt.on_event(&ev).await;
                     last_seq = ev.seq;
+                    rt.followed_seq.store(last_seq, std::sync::atomic::Ordering::SeqCst);
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     catch_up(&rt, &mut last_seq, u64::MAX).await;
@@ -1551,6 +1593,7 @@ async fn follow(
             _ = stop.changed() => break,
         }
     }
+    rt.follow_stopped.send_replace(true);
 }
 
 async fn catch_up(rt: &AlarmRuntime, last_seq: &mut u64, before_seq: u64) {
@@ -1571,6 +1614,8 @@ async fn catch_up(rt: &AlarmRuntime, last_seq: &mut u64, before_seq: u64) {
             }
             rt.on_event(ev).await;
             *last_seq = ev.seq;
+            rt.followed_seq
+                .store(*last_seq, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }
@@ -1601,7 +1646,6 @@ fn runtime(ctx: &SiteCtx) -> Result<Arc<AlarmRuntime>, ApiError> {
     ctx.site
         .alarm
         .get()
-        .cloned()
         .ok_or_else(|| ApiError::Unavailable("the alarm subsystem is not running".into()))
 }
 

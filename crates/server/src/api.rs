@@ -1,16 +1,12 @@
 //! The HTTP API under `/api/v1`: login and sessions, sites, events (history and live), devices,
 //! configuration, journal verification, users.
 use std::convert::Infallible;
-use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use strongroom_domain::auth::{Grants, Permission, Role, RoleGrant};
@@ -18,13 +14,11 @@ use strongroom_domain::fact::kinds;
 use strongroom_domain::{Actor, Fact};
 use strongroom_journal::JournalEvent;
 use strongroom_store::users::{SessionRow, UserRow};
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
 
 use crate::auth::{COOKIE, HalfSession, Session, SiteCtx};
 use crate::error::ApiError;
 use crate::passwords;
-use crate::state::{AppState, ConfigApplyError};
+use crate::state::AppState;
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
@@ -39,16 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me/totp/begin", post(totp_begin))
         .route("/api/v1/me/totp/confirm", post(totp_confirm))
         .route("/api/v1/sites", get(sites))
-        .route("/api/v1/sites/{site}", get(site_model))
-        .route("/api/v1/sites/{site}/events", get(events))
-        .route("/api/v1/sites/{site}/events/stream", get(events_stream))
-        .route("/api/v1/sites/{site}/devices", get(devices))
-        .route("/api/v1/sites/{site}/device-events", post(device_event))
-        .route(
-            "/api/v1/sites/{site}/config",
-            put(put_config).get(get_config),
-        )
-        .route("/api/v1/sites/{site}/journal/verify", get(verify_journal))
         .route("/api/v1/users", get(list_users).post(create_user))
 }
 
@@ -59,8 +43,15 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+async fn openapi(axum::Extension(doc): axum::Extension<crate::openapi::DocumentJson>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        doc.0,
+    )
+        .into_response()
 }
 
 /// JSON body parsing with a clear 400 on malformed input.
@@ -432,20 +423,6 @@ async fn sites(State(state): State<AppState>, session: Session) -> Json<Value> {
     Json(json!({ "sites": list }))
 }
 
-async fn site_model(session: Session, Path(site): Path<String>) -> Result<Json<Value>, ApiError> {
-    let ctx = session.authorize(&site, Permission::SiteView).await?;
-    let c = ctx.site.config();
-    let mut v = serde_json::to_value(&*c).map_err(|e| ApiError::Internal(e.to_string()))?;
-    // Never hand out where secrets live to roles that cannot manage configuration.
-    if !ctx.can(Permission::ConfigManage)
-        && let Some(obj) = v.as_object_mut()
-    {
-        obj.remove("central_station");
-        obj.remove("notify");
-    }
-    Ok(Json(v))
-}
-
 /// Whether a journaled event may be shown to this user (silent alarms only to monitoring roles).
 pub fn visible_to(ctx: &SiteCtx, e: &JournalEvent) -> bool {
     if ctx.can(Permission::SilentAlarmsView) {
@@ -491,164 +468,6 @@ pub fn event_json(e: &JournalEvent) -> Value {
         "payload": serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::Null),
         "hash": hex::encode(e.hash),
     })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventsQuery {
-    kind: Option<String>,
-    before: Option<u64>,
-    limit: Option<u32>,
-}
-
-async fn events(
-    session: Session,
-    State(state): State<AppState>,
-    Path(site): Path<String>,
-    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let ctx = session.authorize(&site, Permission::EventsView).await?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = state
-        .store
-        .recent_events(&ctx.site.id, q.kind.as_deref(), q.before, limit)
-        .await?;
-    let list: Vec<Value> = rows
-        .iter()
-        .filter(|e| visible_to(&ctx, e))
-        .map(event_json)
-        .collect();
-    Ok(Json(json!({ "events": list })))
-}
-
-async fn events_stream(
-    session: Session,
-    Path(site): Path<String>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let ctx = Arc::new(session.authorize(&site, Permission::EventsView).await?);
-    let rx = ctx.site.journal.subscribe();
-    let stream = BroadcastStream::new(rx).filter_map(move |item| match item {
-        Ok(e) if visible_to(&ctx, &e) => Some(Ok(SseEvent::default()
-            .event("journal")
-            .id(e.seq.to_string())
-            .data(event_json(&e).to_string()))),
-        Ok(_) => None,
-        Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-            Some(Ok(SseEvent::default().event("lagged").data(n.to_string())))
-        }
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
-}
-
-async fn devices(
-    session: Session,
-    State(state): State<AppState>,
-    Path(site): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = session.authorize(&site, Permission::SiteView).await?;
-    strongroom_store::projection::catch_up(&state.store, &ctx.site.id).await?;
-    let states = strongroom_store::projection::device_states(&state.store, &ctx.site.id).await?;
-    let list: Vec<Value> = states
-        .iter()
-        .map(|d| json!({"device": d.device_id, "state": d.state, "since_ms": d.since_ms, "seq": d.seq}))
-        .collect();
-    Ok(Json(json!({ "devices": list })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeviceEventBody {
-    device: String,
-    state: String,
-    #[serde(default)]
-    time_ms: Option<i64>,
-    #[serde(default)]
-    detail: Option<String>,
-}
-
-/// Devices that are not OSDP or DC-09 (HTTP controllers) report state here; the answer is sent
-/// only after the fact is durable.
-async fn device_event(
-    session: Session,
-    State(state): State<AppState>,
-    Path(site): Path<String>,
-    JsonBody(body): JsonBody<DeviceEventBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let ctx = session.authorize(&site, Permission::DoorsControl).await?;
-    let e = crate::simulator::ingest_device_state(
-        &ctx.site,
-        &body.device,
-        &body.state,
-        body.detail.as_deref(),
-        body.time_ms.unwrap_or_else(|| state.clock.now_ms()),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(event_json(&e))))
-}
-
-async fn get_config(session: Session, Path(site): Path<String>) -> Result<Response, ApiError> {
-    let ctx = session.authorize(&site, Permission::ConfigManage).await?;
-    let c = ctx.site.config();
-    let text = toml::to_string_pretty(&*c).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/toml; charset=utf-8")],
-        text,
-    )
-        .into_response())
-}
-
-async fn put_config(
-    session: Session,
-    State(state): State<AppState>,
-    Path(site): Path<String>,
-    body: String,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = session.authorize(&site, Permission::ConfigManage).await?;
-    match ctx
-        .site
-        .apply_config("(uploaded)", &body, ctx.actor.clone(), state.clock.now_ms())
-        .await
-    {
-        Ok(c) => Ok(Json(json!({"applied": true, "site": c.site.id}))),
-        Err(ConfigApplyError::Invalid(errors)) => {
-            let list: Vec<Value> = errors
-                .0
-                .iter()
-                .map(|i| json!({"line": i.line, "column": i.column, "field": i.field, "message": i.message}))
-                .collect();
-            Err(ApiError::BadRequest(format!(
-                "configuration refused; the last good one stays in force: {}",
-                serde_json::to_string(&list).unwrap_or_default()
-            )))
-        }
-        Err(e) => Err(ApiError::Conflict(e.to_string())),
-    }
-}
-
-async fn verify_journal(
-    session: Session,
-    State(state): State<AppState>,
-    Path(site): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let ctx = session.authorize(&site, Permission::JournalView).await?;
-    ctx.site.journal.checkpoint().await?;
-    let key = ctx.site.key.verifying_key();
-    match strongroom_store::verify::verify_site(&state.store, &ctx.site.id, &key, |_| {}).await {
-        Ok(r) => Ok(Json(json!({
-            "intact": true,
-            "events": r.events,
-            "checkpoints": r.checkpoints,
-            "last_seq": r.last_seq,
-            "head_hash": hex::encode(r.head_hash),
-        }))),
-        Err(strongroom_store::verify::VerifyError::Tampered(t)) => Ok(Json(json!({
-            "intact": false,
-            "first_bad_seq": t.seq(),
-            "problem": t.to_string(),
-        }))),
-        Err(strongroom_store::verify::VerifyError::Store(e)) => Err(e.into()),
-    }
 }
 
 async fn list_users(

@@ -50,13 +50,26 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `bad_request`, `unauthenticated`, `forbidden`, `not_found`, `conflict`,
+    /// `too_many_requests`, `internal`, `unavailable`.
+    pub error: String,
+    /// What went wrong, for a person.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        let body = serde_json::json!({ "error": code, "message": self.to_string() });
+        let body = ErrorBody {
+            error: code.to_owned(),
+            message: self.to_string(),
+        };
         (status, Json(body)).into_response()
     }
 }

@@ -19,8 +19,10 @@ pub mod auth;
 pub mod compliance_rt;
 pub mod console;
 pub mod error;
+pub mod http;
 pub mod openapi;
 pub mod passwords;
+pub mod reload;
 pub mod simulator;
 pub mod state;
 pub mod tls;
@@ -33,7 +35,14 @@ use axum::Router;
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    let (documented, generated) = http::api_router().split_for_parts();
+    let doc = openapi::DocumentJson::new(&openapi::document(generated));
+    let swagger: Router<AppState> = utoipa_swagger_ui::SwaggerUi::new("/api/docs")
+        .config(utoipa_swagger_ui::Config::new(["/api/openapi.json"]))
+        .into();
     Router::new()
+        .merge(documented)
+        .merge(swagger)
         .merge(api::routes())
         .merge(console::routes())
         .merge(access_rt::routes())
@@ -43,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             4 * 1024 * 1024,
         ))
+        .layer(axum::Extension(doc))
         .layer(axum::middleware::from_fn(error::catch_panic))
         .layer(axum::middleware::from_fn(error::security_headers))
         .with_state(state)
@@ -73,5 +83,6 @@ pub async fn start_subsystems(
             .await
             .map_err(|e| format!("compliance: {e}"))?,
     );
+    reload::register(ctx);
     Ok(tasks)
 }

@@ -2,6 +2,9 @@
 //! exactly the routes in [`crate::api`] (a test checks every route is listed).
 use serde_json::{Value, json};
 
+/// A runtime module's route table: (method, path, permission, summary).
+type RouteTable = &'static [(&'static str, &'static str, &'static str, &'static str)];
+
 /// One documented operation: method, path, summary, permission needed, request body kind.
 pub struct Op {
     /// HTTP method, lower case.
@@ -86,62 +89,6 @@ pub const OPS: &[Op] = &[
         path: "/api/v1/sites",
         summary: "Sites the user can see",
         needs: "session",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}",
-        summary: "The site model: areas, doors, readers, sensors, panels, cameras, policy",
-        needs: "site-view",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/events",
-        summary: "Journal events, newest first (kind prefix, before seq, limit); silent alarms only for monitoring roles",
-        needs: "events-view",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/events/stream",
-        summary: "Live journal events (Server-Sent Events)",
-        needs: "events-view",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/devices",
-        summary: "Current state of every device (projection)",
-        needs: "site-view",
-        body: "",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/device-events",
-        summary: "A controller reports a device state; answered after it is durable",
-        needs: "doors-control",
-        body: "json",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/config",
-        summary: "The site file in force (TOML)",
-        needs: "config-manage",
-        body: "",
-    },
-    Op {
-        method: "put",
-        path: "/api/v1/sites/{site}/config",
-        summary: "Replace the site file; refused with located errors if invalid (the last good one stays)",
-        needs: "config-manage",
-        body: "toml",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/journal/verify",
-        summary: "Verify the hash chain and signed checkpoints",
-        needs: "journal-view",
         body: "",
     },
     Op {
@@ -318,39 +265,82 @@ pub const SUBSYSTEM_OPS: &[Op] = &[
     },
 ];
 
-/// The document.
-pub fn document() -> Value {
-    let mut paths = serde_json::Map::new();
-    let compliance: Vec<Op> = crate::compliance_rt::ROUTES
-        .iter()
-        .map(|(method, path, needs, summary)| Op {
-            method,
-            path: Box::leak(format!("/api/v1/sites/{{site}}/compliance{path}").into_boxed_str()),
-            summary,
-            needs,
-            body: if *method == "get" { "" } else { "json" },
-        })
-        .collect();
-    let access: Vec<Op> = crate::access_rt::ROUTES
-        .iter()
-        .map(|(method, path, needs, summary)| Op {
-            method,
-            path: Box::leak(format!("/api/v1/sites/{{site}}{path}").into_boxed_str()),
-            summary,
-            needs,
-            body: if *method == "get" || *method == "delete" {
-                ""
-            } else {
-                "json"
-            },
-        })
-        .collect();
-    for op in OPS
+/// The document as JSON bytes, made once per router and shared by every request.
+#[derive(Clone)]
+pub struct DocumentJson(pub axum::body::Bytes);
+
+impl DocumentJson {
+    /// Serializes `doc` once.
+    pub fn new(doc: &Value) -> DocumentJson {
+        DocumentJson(axum::body::Bytes::from(doc.to_string()))
+    }
+}
+
+/// One operation still described by hand (a route not yet converted to `crate::http`).
+struct LegacyOp {
+    method: String,
+    path: String,
+    summary: String,
+    needs: String,
+    body: &'static str,
+}
+
+/// The hand-written operations: the API's own list, then the subsystems' route tables.
+fn legacy_ops() -> Vec<LegacyOp> {
+    let mut ops: Vec<LegacyOp> = OPS
         .iter()
         .chain(SUBSYSTEM_OPS)
-        .chain(access.iter())
-        .chain(compliance.iter())
-    {
+        .map(|op| LegacyOp {
+            method: op.method.to_owned(),
+            path: op.path.to_owned(),
+            summary: op.summary.to_owned(),
+            needs: op.needs.to_owned(),
+            body: op.body,
+        })
+        .collect();
+    let tables: [(&str, RouteTable); 2] = [
+        (
+            "/api/v1/sites/{site}/compliance",
+            crate::compliance_rt::ROUTES,
+        ),
+        ("/api/v1/sites/{site}", crate::access_rt::ROUTES),
+    ];
+    for (prefix, table) in tables {
+        for (method, path, needs, summary) in table {
+            ops.push(LegacyOp {
+                method: (*method).to_owned(),
+                path: format!("{prefix}{path}"),
+                summary: (*summary).to_owned(),
+                needs: (*needs).to_owned(),
+                body: if *method == "get" || *method == "delete" {
+                    ""
+                } else {
+                    "json"
+                },
+            });
+        }
+    }
+    ops
+}
+
+/// The OpenAPI document: every operation generated from `crate::http` (with request and
+/// response schemas), plus the hand-written description of the routes not yet converted. Built
+/// once when the router is made; serving it allocates nothing that outlives the request.
+pub fn document(generated: utoipa::openapi::OpenApi) -> Value {
+    let mut doc = serde_json::to_value(&generated).unwrap_or_else(|_| json!({}));
+    doc["openapi"] = json!("3.1.0");
+    doc["info"]["version"] = json!(env!("CARGO_PKG_VERSION"));
+    if !doc["paths"].is_object() {
+        doc["paths"] = json!({});
+    }
+    if !doc["components"]["schemas"].is_object() {
+        doc["components"]["schemas"] = json!({});
+    }
+    doc["components"]["schemas"]["Error"] = json!({"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string"}, "message": {"type": "string"}}});
+    for op in legacy_ops() {
+        if doc["paths"][&op.path][&op.method].is_object() {
+            continue;
+        }
         let mut o = json!({
             "summary": op.summary,
             "description": format!("Needs: {}.", op.needs),
@@ -361,8 +351,15 @@ pub fn document() -> Value {
                 "403": {"description": "Not allowed (recorded in the journal)"},
             },
         });
-        if op.path.contains("{site}") {
-            o["parameters"] = json!([{"name": "site", "in": "path", "required": true, "schema": {"type": "string"}}]);
+        let params: Vec<Value> = op
+            .path
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split('}').next())
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            o["parameters"] = Value::Array(params);
         }
         match op.body {
             "json" => {
@@ -379,70 +376,114 @@ pub fn document() -> Value {
                 op.needs
             ));
         }
-        let entry = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
-        entry[op.method] = o;
+        if op.needs == "none" || op.needs.starts_with('(') {
+            // Public, or authenticated by something other than a session (a share link's token).
+            o["security"] = json!([]);
+        } else if op.needs != "session" && op.needs != "half session" {
+            o["security"] = json!([{"session": [op.needs]}]);
+        }
+        if !doc["paths"][&op.path].is_object() {
+            doc["paths"][&op.path] = json!({});
+        }
+        doc["paths"][&op.path][&op.method] = o;
     }
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Strongroom API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Security platform for licensed cannabis businesses. Log in with POST /api/v1/login; the session is an HttpOnly cookie. Every state-changing call needs the X-CSRF-Token header."
-        },
-        "components": {
-            "schemas": {
-                "Error": {"type": "object", "required": ["error", "message"], "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
-            },
-            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "sr_session"}}
-        },
-        "security": [{"session": []}],
-        "paths": paths,
-    })
+    doc
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every `.route("PATH", ...)` in the server's sources must be documented.
+    /// Every literal route path in the server's sources (`.route("PATH", ...)`, or the
+    /// subsystem tables' `&r("PATH")` with their prefix).
+    fn source_routes() -> Vec<String> {
+        let mut found = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("src readable").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs")
+                    || path.file_name().is_some_and(|f| f == "openapi.rs")
+                {
+                    continue;
+                }
+                let src = std::fs::read_to_string(&path).expect("source readable");
+                let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+                let prefix = match file {
+                    "access_rt.rs" => "/api/v1/sites/{site}/access",
+                    "compliance_rt.rs" => "/api/v1/sites/{site}/compliance",
+                    _ => "",
+                };
+                for piece in src.split(".route(").skip(1) {
+                    if let Some(p) = piece
+                        .trim_start()
+                        .strip_prefix('"')
+                        .and_then(|p| p.split('"').next())
+                    {
+                        found.push(p.to_owned());
+                    }
+                }
+                if !prefix.is_empty() {
+                    for piece in src.split("&r(\"").skip(1) {
+                        if let Some(p) = piece.split('"').next() {
+                            found.push(format!("{prefix}{p}"));
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Every route in the server's sources must be documented.
     #[test]
     fn every_route_is_documented() {
-        let doc = document();
-        let sources = [
-            include_str!("api.rs"),
-            include_str!("alarm_rt.rs"),
-            include_str!("video_rt.rs"),
-        ];
-        let mut missing = Vec::new();
-        for src in sources {
-            for piece in src.split(".route(").skip(1) {
-                let Some(path) = piece
-                    .trim_start()
-                    .strip_prefix('"')
-                    .and_then(|p| p.split('"').next())
-                else {
-                    continue;
-                };
-                if !doc["paths"].get(path).is_some_and(|v| v.is_object()) {
-                    missing.push(path.to_owned());
-                }
-            }
-        }
-        let access_src = include_str!("access_rt.rs");
-        for piece in access_src.split("&r(\"").skip(1) {
-            if let Some(path) = piece.split('"').next() {
-                let full = format!("/api/v1/sites/{{site}}/access{path}");
-                if doc["paths"].get(&full).is_none() {
-                    missing.push(full);
-                }
-            }
-        }
-        for (_, path, _, _) in crate::compliance_rt::ROUTES {
-            let full = format!("/api/v1/sites/{{site}}/compliance{path}");
-            if doc["paths"].get(&full).is_none() {
-                missing.push(full);
-            }
-        }
+        let doc = document(crate::http::api_router().into_openapi());
+        let missing: Vec<String> = source_routes()
+            .into_iter()
+            .filter(|p| p.starts_with("/api"))
+            .filter(|p| !doc["paths"].get(p).is_some_and(|v| v.is_object()))
+            .collect();
         assert!(missing.is_empty(), "undocumented routes: {missing:?}");
+    }
+
+    /// Every site operation names exactly one permission, and it is a real one.
+    #[test]
+    fn site_operations_name_one_valid_permission() {
+        use strongroom_domain::auth::Permission;
+        let doc = document(crate::http::api_router().into_openapi());
+        let valid: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+        let mut bad = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            if !path.starts_with("/api/v1/sites/{site}") {
+                continue;
+            }
+            for (method, op) in item.as_object().expect("path item") {
+                if path.contains("{token}")
+                    && op["security"].as_array().is_some_and(|s| s.is_empty())
+                {
+                    // Token-authenticated (a share link): no session permission applies.
+                    continue;
+                }
+                let scopes = &op["security"][0]["session"];
+                let ok = scopes.as_array().is_some_and(|s| {
+                    s.len() == 1 && s[0].as_str().is_some_and(|p| valid.contains(&p))
+                });
+                if !ok {
+                    bad.push(format!("{method} {path}: {scopes}"));
+                }
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "operations without one valid permission: {bad:#?}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use strongroom_domain::fact::kinds;
 use strongroom_domain::site::{ConfigErrors, SiteConfig};
 use strongroom_domain::{Actor, Clock, Fact};
 use strongroom_journal::SiteKey;
+use strongroom_store::service::Reconfigure;
 use strongroom_store::{JournalHandle, Store};
 
 /// Server-wide settings.
@@ -121,12 +122,50 @@ pub struct SiteRuntime {
     config: RwLock<Arc<SiteConfig>>,
     /// Access control, once started.
     pub access: OnceLock<Arc<crate::access_rt::AccessRuntime>>,
-    /// Alarms and dispatch, once started.
-    pub alarm: OnceLock<Arc<crate::alarm_rt::AlarmRuntime>>,
+    /// Alarms and dispatch, once started (replaced when a reload restarts the subsystem).
+    pub alarm: Slot<crate::alarm_rt::AlarmRuntime>,
     /// Video, once started.
     pub video: OnceLock<Arc<crate::video_rt::VideoRuntime>>,
     /// Compliance, once started.
     pub compliance: OnceLock<Arc<crate::compliance_rt::ComplianceRuntime>>,
+    /// The started services that take a new configuration while they run.
+    reconfigurable: Mutex<Vec<Arc<dyn Reconfigure>>>,
+}
+
+/// A subsystem's runtime: empty until it starts, replaced when a reload restarts it. Readers get
+/// the runtime in force at the moment they ask.
+pub struct Slot<T>(RwLock<Option<Arc<T>>>);
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot(RwLock::new(None))
+    }
+}
+
+impl<T> Slot<T> {
+    /// The runtime in force, if the subsystem runs.
+    pub fn get(&self) -> Option<Arc<T>> {
+        match self.0.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `value` in force; returns the runtime it replaced.
+    pub fn replace(&self, value: Arc<T>) -> Option<Arc<T>> {
+        match self.0.write() {
+            Ok(mut v) => v.replace(value),
+            Err(poisoned) => poisoned.into_inner().replace(value),
+        }
+    }
+
+    /// Empties the slot (the subsystem stopped); returns what was in force.
+    pub fn take(&self) -> Option<Arc<T>> {
+        match self.0.write() {
+            Ok(mut v) => v.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        }
+    }
 }
 
 /// What a subsystem gets when its site starts.
@@ -137,6 +176,20 @@ pub struct StartCtx {
     pub site: Arc<SiteRuntime>,
     /// The data directory (recordings live in `video/`, keys in `keys/`).
     pub data_dir: PathBuf,
+}
+
+impl StartCtx {
+    /// What a subsystem service is given: store, journal, clock, data directory, configuration.
+    pub fn service_ctx(&self) -> strongroom_store::service::ServiceCtx {
+        strongroom_store::service::ServiceCtx {
+            store: self.state.store.clone(),
+            journal: self.site.journal.clone(),
+            clock: self.state.clock.clone(),
+            data_dir: self.data_dir.clone(),
+            site_id: self.site.id.clone(),
+            config: self.site.config(),
+        }
+    }
 }
 
 /// Why a new configuration was not applied.
@@ -153,6 +206,9 @@ pub enum ConfigApplyError {
         /// The file's site.
         found: String,
     },
+    /// A running subsystem cannot take the file; nothing changed anywhere.
+    #[error("refused: {}", .0.join("; "))]
+    Refused(Vec<String>),
     /// The journal refused the change record.
     #[error("journal: {0}")]
     Journal(#[from] strongroom_store::AppendError),
@@ -173,9 +229,25 @@ impl SiteRuntime {
             config_path,
             config: RwLock::new(Arc::new(config)),
             access: OnceLock::new(),
-            alarm: OnceLock::new(),
+            alarm: Slot::default(),
             video: OnceLock::new(),
             compliance: OnceLock::new(),
+            reconfigurable: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Registers a started service so that configuration changes reach it.
+    pub fn register_reconfigure(&self, service: Arc<dyn Reconfigure>) {
+        match self.reconfigurable.lock() {
+            Ok(mut v) => v.push(service),
+            Err(poisoned) => poisoned.into_inner().push(service),
+        }
+    }
+
+    fn reconfigurable(&self) -> Vec<Arc<dyn Reconfigure>> {
+        match self.reconfigurable.lock() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -210,35 +282,64 @@ impl SiteRuntime {
                 }]))
             }
         });
-        match parsed {
-            Ok(config) => {
-                self.journal
-                    .append_one(
-                        Fact::new(kinds::CONFIG_APPLIED, actor, now_ms)
-                            .with("file", file)
-                            .with("sha256", sha)
-                            .with("toml", text),
-                    )
-                    .await?;
-                let config = Arc::new(config);
-                match self.config.write() {
-                    Ok(mut c) => *c = config.clone(),
-                    Err(poisoned) => *poisoned.into_inner() = config.clone(),
-                }
-                Ok(config)
-            }
+        let config = match parsed {
+            Ok(config) => config,
             Err(errors) => {
                 let list: Vec<String> = errors.0.iter().map(ToString::to_string).collect();
-                self.journal
-                    .append_one(
-                        Fact::new(kinds::CONFIG_REJECTED, actor, now_ms)
-                            .with("file", file)
-                            .with("sha256", sha)
-                            .with("errors", list),
-                    )
-                    .await?;
-                Err(ConfigApplyError::Invalid(errors))
+                self.reject(file, &sha, list, actor, now_ms).await?;
+                return Err(ConfigApplyError::Invalid(errors));
             }
+        };
+        let services = self.reconfigurable();
+        let refusals: Vec<String> = services
+            .iter()
+            .filter_map(|s| {
+                s.check(&config)
+                    .err()
+                    .map(|m| format!("{}: {m}", s.subsystem()))
+            })
+            .collect();
+        if !refusals.is_empty() {
+            self.reject(file, &sha, refusals.clone(), actor, now_ms)
+                .await?;
+            return Err(ConfigApplyError::Refused(refusals));
         }
+        self.journal
+            .append_one(
+                Fact::new(kinds::CONFIG_APPLIED, actor, now_ms)
+                    .with("file", file)
+                    .with("sha256", sha)
+                    .with("toml", text),
+            )
+            .await?;
+        let config = Arc::new(config);
+        match self.config.write() {
+            Ok(mut c) => *c = config.clone(),
+            Err(poisoned) => *poisoned.into_inner() = config.clone(),
+        }
+        for service in &services {
+            service.apply(config.clone()).await;
+        }
+        Ok(config)
+    }
+
+    /// Journals that a configuration was refused, with why.
+    async fn reject(
+        &self,
+        file: &str,
+        sha: &str,
+        errors: Vec<String>,
+        actor: Actor,
+        now_ms: i64,
+    ) -> Result<(), ConfigApplyError> {
+        self.journal
+            .append_one(
+                Fact::new(kinds::CONFIG_REJECTED, actor, now_ms)
+                    .with("file", file)
+                    .with("sha256", sha)
+                    .with("errors", errors),
+            )
+            .await?;
+        Ok(())
     }
 }

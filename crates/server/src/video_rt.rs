@@ -33,6 +33,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::AnyPool;
 use strongroom_domain::auth::Permission;
+use strongroom_domain::site::SiteConfig;
 use strongroom_domain::{Actor, Clock, Fact};
 use strongroom_media::evidence::{self, ExportRequest, ExportSegment, Named, TimeRange};
 use strongroom_media::mp4::{Mp4Plan, Mp4Segment};
@@ -154,6 +155,8 @@ pub struct VideoRuntime {
     views: Mutex<HashMap<(String, String, i64, i64), i64>>,
     /// One export at a time (they are disk-bound).
     exporting: tokio::sync::Mutex<()>,
+    /// The cameras the recorder records; a reload changes them while it runs.
+    cameras: watch::Sender<Vec<CameraConfig>>,
 }
 
 impl VideoRuntime {
@@ -165,6 +168,27 @@ impl VideoRuntime {
     /// Where evidence bundles are written.
     pub fn exports_dir(&self) -> &FsPath {
         &self.exports_dir
+    }
+
+    /// Whether `config`'s cameras can be recorded; no side effects.
+    pub fn check_config(config: &SiteConfig) -> Result<(), String> {
+        for c in &config.cameras {
+            c.rtsp_url
+                .parse::<url::Url>()
+                .map_err(|e| format!("camera {}: bad RTSP URL {:?}: {e}", c.id, c.rtsp_url))?;
+        }
+        Ok(())
+    }
+
+    /// Records `config`'s cameras from now on: new ones start, removed or changed ones finish
+    /// their open segment and stop (or restart with the new settings); the rest are untouched.
+    pub fn apply_config(&self, config: &SiteConfig) {
+        self.cameras.send_if_modified(|current| {
+            let wanted = camera_configs(config);
+            let changed = *current != wanted;
+            *current = wanted;
+            changed
+        });
     }
 
     /// Asks the recorder to finish and index its open segments and stop (call before aborting the
@@ -182,6 +206,32 @@ impl VideoRuntime {
             .await
             .is_ok_and(|r| r.is_ok())
     }
+}
+
+/// The recorder's camera list for `config` (a camera whose URL does not parse is logged and left
+/// out; a reload refuses such a file before it gets here).
+fn camera_configs(config: &SiteConfig) -> Vec<CameraConfig> {
+    let mut cameras = Vec::new();
+    for c in &config.cameras {
+        let url = match c.rtsp_url.parse() {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(camera = %c.id, "bad RTSP URL {:?}: {e}; not recorded", c.rtsp_url);
+                continue;
+            }
+        };
+        let password = c
+            .password_env
+            .as_deref()
+            .and_then(|name| std::env::var(name).ok());
+        cameras.push(CameraConfig {
+            key: c.id.clone(),
+            url,
+            username: c.username.clone(),
+            password,
+        });
+    }
+    cameras
 }
 
 /// Asks the recorder to stop when dropped: aborting the task [`start`] returned stops recording
@@ -546,26 +596,7 @@ pub async fn start_with(
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
     let config = ctx.site.config();
-    let mut cameras = Vec::new();
-    for c in &config.cameras {
-        let url = match c.rtsp_url.parse() {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::error!(camera = %c.id, "bad RTSP URL {:?}: {e}; not recorded", c.rtsp_url);
-                continue;
-            }
-        };
-        let password = c
-            .password_env
-            .as_deref()
-            .and_then(|name| std::env::var(name).ok());
-        cameras.push(CameraConfig {
-            key: c.id.clone(),
-            url,
-            username: c.username.clone(),
-            password,
-        });
-    }
+    let cameras = camera_configs(&config);
     let clock = ctx.state.clock.clone();
     let vclock = Arc::new(VClock(clock.clone()));
     let live = Arc::new(LiveFrames::default());
@@ -596,6 +627,7 @@ pub async fn start_with(
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shutdown_tx = Arc::new(shutdown_tx);
     let (stopped_tx, stopped_rx) = watch::channel(false);
+    let (cameras_tx, cameras_rx) = watch::channel(cameras);
     let runtime = Arc::new(VideoRuntime {
         pool: pool.clone(),
         storage_dir: storage_dir.clone(),
@@ -606,6 +638,7 @@ pub async fn start_with(
         stopped: stopped_rx,
         views: Mutex::new(HashMap::new()),
         exporting: tokio::sync::Mutex::new(()),
+        cameras: cameras_tx,
     });
     if ctx.site.video.set(runtime).is_err() {
         return Err("video already started for this site".into());
@@ -613,7 +646,7 @@ pub async fn start_with(
     let mut tasks = Vec::new();
     let rec_shutdown = shutdown_rx.clone();
     let recording = tokio::spawn(async move {
-        match recorder.run(cameras, rec_shutdown).await {
+        match recorder.run_updating(cameras_rx, rec_shutdown).await {
             Ok(reports) => {
                 for r in reports {
                     tracing::info!(camera = %r.camera, segments = r.segments, gaps = r.gaps, "recorder stopped");

@@ -871,3 +871,72 @@ async fn vault_log_bench() {
     let worst = r.query_ms.iter().copied().fold(0.0, f64::max);
     assert!(worst < 100.0, "vault log took {worst:.1} ms");
 }
+
+/// A reload puts a changed reader list in force at once, and a file access control cannot use is
+/// refused as a whole: nothing changes, and the refusal is journaled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_removes_a_reader_or_is_refused_whole() {
+    let s = Server::start(&site_toml("t-reload", "")).await;
+    let mgr = s.client("mgr", Role::SecurityManager).await;
+    mgr.agent("erin", "Erin Agent", &["sales", "back"]).await;
+    mgr.issue("erin", json!({"kind": "card", "card": "AB12CD34"}))
+        .await;
+    let a = mgr.present("r-back", Some("AB12CD34"), None).await;
+    assert_eq!(a["outcome"], "granted", "{a}");
+
+    // A file naming an OSDP secure-channel key that cannot be read is refused.
+    let base = site_toml("t-reload", "");
+    let bad = base.replace(
+        "[[reader]]\nid = \"r-back\"\ndoor = \"sales-back\"\nkeypad = true\n",
+        "[[reader]]\nid = \"r-back\"\ndoor = \"sales-back\"\nkeypad = true\nosdp = { channel = \"tcp:127.0.0.1:9\", address = 1, scbk_file = \"keys/missing.scbk\" }\n",
+    );
+    assert_ne!(bad, base, "the test edits the reader");
+    let before = s.site.config();
+    let err = s
+        .site
+        .apply_config("bad.toml", &bad, strongroom_domain::Actor::System, T0_MS)
+        .await
+        .expect_err("refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("access") && msg.contains("r-back"),
+        "the refusal names the subsystem and reader: {msg}"
+    );
+    assert!(Arc::ptr_eq(&before, &s.site.config()), "nothing changed");
+    let rejected = s.journal("config.rejected").await;
+    assert!(
+        rejected
+            .last()
+            .is_some_and(|e| e["payload"]["errors"].to_string().contains("r-back")),
+        "{rejected:?}"
+    );
+    let a = mgr.present("r-back", Some("AB12CD34"), None).await;
+    assert_eq!(a["outcome"], "granted", "still in force: {a}");
+
+    // Removing the reader takes effect at once: a read at it is refused.
+    let without = base.replace(
+        "[[reader]]\nid = \"r-back\"\ndoor = \"sales-back\"\nkeypad = true\n",
+        "",
+    );
+    assert_ne!(without, base);
+    s.site
+        .apply_config(
+            "good.toml",
+            &without,
+            strongroom_domain::Actor::System,
+            T0_MS,
+        )
+        .await
+        .expect("applied");
+    let (st, v) = mgr
+        .post(
+            "/access/requests",
+            json!({"reader": "r-back", "card": "AB12CD34"}),
+        )
+        .await;
+    assert!(
+        st == StatusCode::NOT_FOUND || v["outcome"] == "denied",
+        "a removed reader still grants: {st} {v}"
+    );
+    assert_ne!(v["outcome"], "granted", "{v}");
+}

@@ -820,3 +820,122 @@ async fn access_alarms_reach_the_queue_and_a_silent_panel_is_a_failure() {
     }
     rt.shutdown().await;
 }
+
+/// A reload that adds a DC-09 account, a sensor on it and a notification chain takes effect
+/// while the server runs: before it the new panel's report is refused; after it the same report
+/// is acknowledged, raises an alarm on the new sensor and reaches the chain's contact by SMS. A
+/// file the alarm subsystem cannot use (a panel key file that does not exist) is refused whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_an_account_a_sensor_and_a_chain() {
+    let Some(p) = peers() else { return };
+    let sink_port = free_port();
+    let sink_port_s = sink_port.to_string();
+    let sink = PeerProc::spawn(
+        &p,
+        "webhook_sink.py",
+        &["--port", &sink_port_s, "--duration", "60"],
+    );
+    let rx_port = free_port();
+    let fixed = |extra: &str| {
+        site_toml("alm-reload", sink_port, extra).replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"127.0.0.1:{rx_port}\""),
+        )
+    };
+    let sv = server(&fixed("")).await;
+    let op = sv.user("op", Role::MonitoringOperator).await;
+    let first = sv.site.alarm.get().expect("alarm runtime");
+    let port = rx_port.to_string();
+    let report = [
+        "--port",
+        &port,
+        "--account",
+        "5678",
+        "--code",
+        "122",
+        "--zone",
+        "12",
+        "--area",
+        "1",
+        "--seq",
+        "31",
+    ];
+    let (ok, out) = dialler(&p, &report).await;
+    assert!(
+        !ok,
+        "an account the site does not have was acknowledged: {out}"
+    );
+
+    const NEW_PANEL: &str = r#"
+[[panel]]
+id = "panel-2"
+name = "Back office panel"
+account = "5678"
+
+[[sensor]]
+id = "holdup-office"
+name = "Holdup button, office"
+kind = "holdup"
+area = "pos"
+zone = 12
+panel = "panel-2"
+"#;
+    // Refused whole: a key file that is not there. Nothing restarts.
+    let bad = fixed(&format!(
+        "{ONE_STEP_CHAIN}{}",
+        NEW_PANEL.replace(
+            "account = \"5678\"",
+            "account = \"5678\"\nkey_file = \"keys/absent.key\""
+        )
+    ));
+    let err = sv
+        .site
+        .apply_config("bad.toml", &bad, strongroom_domain::Actor::System, 0)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("alarms"), "{err}");
+    assert!(
+        Arc::ptr_eq(&first, &sv.site.alarm.get().expect("alarm runtime")),
+        "a refused file restarted the alarm subsystem"
+    );
+
+    // Applied: the runtime restarts on the new file, on the same port.
+    sv.site
+        .apply_config(
+            "good.toml",
+            &fixed(&format!("{ONE_STEP_CHAIN}{NEW_PANEL}")),
+            strongroom_domain::Actor::System,
+            0,
+        )
+        .await
+        .expect("applied");
+    let second = sv.site.alarm.get().expect("alarm runtime after reload");
+    assert!(
+        !Arc::ptr_eq(&first, &second),
+        "the alarm subsystem restarted"
+    );
+    assert_eq!(
+        second.receiver_tcp_addr().map(|a| a.port()),
+        Some(rx_port),
+        "the receiver listens where the file says"
+    );
+    let (ok, out) = dialler(&p, &report).await;
+    assert!(ok, "the new account's report was not acknowledged: {out}");
+    let (_, list) = sv.get(&op, "/alarms").await;
+    let holdup = alarm_of_type(&list, "holdup").expect("holdup queued");
+    assert_eq!(holdup["sensor"], "holdup-office", "{list}");
+    let got = poll(WAIT, || async {
+        let l = sink.snapshot();
+        sms_to(&l, "+15550000001")
+            .iter()
+            .any(|m| m["body"]["Body"].as_str().unwrap_or("").contains("holdup"))
+            .then_some(())
+    })
+    .await;
+    assert!(
+        got.is_some(),
+        "the new chain sent nothing: {:?}",
+        sink.snapshot()
+    );
+    second.shutdown().await;
+}

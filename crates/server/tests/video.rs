@@ -278,16 +278,16 @@ async fn facts(store: &Store, kind: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn video_end_to_end_against_camsim() {
-    if !have_ffprobe() {
-        skip("ffprobe not found");
-        return;
-    }
-    let Some(mut cs) = start_camsim() else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A site running video only (segments of 2 s) with its HTTP server.
+struct Started {
+    clock: Arc<dyn Clock>,
+    store: Store,
+    site: Arc<SiteRuntime>,
+    base: String,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+async fn start_video_site(dir: &tempfile::TempDir, toml: &str) -> Started {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Store::open(&format!(
         "sqlite://{}",
@@ -307,6 +307,67 @@ async fn video_end_to_end_against_camsim() {
         })
         .await
         .expect("site row");
+    let config = SiteConfig::parse("test.toml", toml).expect("site file");
+    let (journal, _writer) = JournalHandle::start(
+        store.clone(),
+        "s1",
+        key.clone(),
+        clock.clone(),
+        Default::default(),
+    )
+    .await
+    .expect("journal");
+    let site = Arc::new(SiteRuntime::new(config, journal, key.clone(), None));
+    let state = AppState::new(store.clone(), clock.clone(), Settings::default());
+    state.add_site(site.clone());
+    let ctx = StartCtx {
+        state: state.clone(),
+        site: site.clone(),
+        data_dir: dir.path().to_path_buf(),
+    };
+    let tasks = video_rt::start_with(
+        &ctx,
+        VideoOptions {
+            segment_s: 2,
+            reserve_bytes: 0,
+            backoff_max_ms: 1_000,
+            connect_timeout_ms: 5_000,
+            ..VideoOptions::default()
+        },
+    )
+    .await
+    .expect("video starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = strongroom_server::router(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    strongroom_server::reload::register(&ctx);
+    Started {
+        clock,
+        store,
+        site,
+        base,
+        tasks,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_end_to_end_against_camsim() {
+    if !have_ffprobe() {
+        skip("ffprobe not found");
+        return;
+    }
+    let Some(mut cs) = start_camsim() else {
+        return;
+    };
     let toml = format!(
         r#"
 [site]
@@ -333,48 +394,14 @@ rtsp_url = "{}"
 "#,
         cs.urls[0], cs.urls[1]
     );
-    let config = SiteConfig::parse("test.toml", &toml).expect("site file");
-    let (journal, _writer) = JournalHandle::start(
-        store.clone(),
-        "s1",
-        key.clone(),
-        clock.clone(),
-        Default::default(),
-    )
-    .await
-    .expect("journal");
-    let site = Arc::new(SiteRuntime::new(config, journal, key.clone(), None));
-    let state = AppState::new(store.clone(), clock.clone(), Settings::default());
-    state.add_site(site.clone());
-    let ctx = StartCtx {
-        state: state.clone(),
-        site: site.clone(),
-        data_dir: dir.path().to_path_buf(),
-    };
-    let _tasks = video_rt::start_with(
-        &ctx,
-        VideoOptions {
-            segment_s: 2,
-            reserve_bytes: 0,
-            backoff_max_ms: 1_000,
-            connect_timeout_ms: 5_000,
-            ..VideoOptions::default()
-        },
-    )
-    .await
-    .expect("video starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let app = strongroom_server::router(state.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await;
-    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Started {
+        clock,
+        store,
+        site,
+        base,
+        tasks: _tasks,
+    } = start_video_site(&dir, &toml).await;
     let pw = add_user(&store, "alice", Role::SecurityManager, "s1").await;
     let reg_pw = add_user(&store, "rita", Role::Regulator, "s1").await;
     let alice = Client::login(&base, "alice", &pw).await;
@@ -808,4 +835,129 @@ rtsp_url = "{}"
         rt.stop_and_wait(Duration::from_secs(10)).await,
         "recorder stops"
     );
+}
+
+/// Segments per camera key, from the index.
+async fn segments_by_camera(store: &Store) -> std::collections::BTreeMap<String, usize> {
+    use strongroom_video::index;
+    let pool = store.pool();
+    let names: std::collections::BTreeMap<i64, String> = index::cameras(pool)
+        .await
+        .expect("cameras")
+        .into_iter()
+        .collect();
+    let mut out = std::collections::BTreeMap::new();
+    for s in index::all_segments(pool).await.expect("segments") {
+        if let Some(n) = names.get(&s.camera_id) {
+            *out.entry(n.clone()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// A reload changes what is recorded while the recorder runs: an added camera records, a removed
+/// one stops, the camera that stays is not interrupted (no gap), and a file with a camera URL
+/// that cannot be recorded is refused whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_and_removes_cameras_while_recording() {
+    let Some(cs) = start_camsim() else {
+        return;
+    };
+    let site_file = |cams: &[(&str, &str)]| {
+        let mut t = String::from(
+            "[site]\nid = \"s1\"\nname = \"Test Dispensary\"\njurisdiction = \"il-dispensary\"\ntimezone = \"America/Chicago\"\n",
+        );
+        for (id, url) in cams {
+            t.push_str(&format!(
+                "\n[[camera]]\nid = \"{id}\"\nname = \"Camera {id}\"\nrtsp_url = \"{url}\"\n"
+            ));
+        }
+        t
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let one = site_file(&[("cam1", &cs.urls[0])]);
+    let s = start_video_site(&dir, &one).await;
+    poll("a segment of cam1", Duration::from_secs(30), || async {
+        (segments_by_camera(&s.store)
+            .await
+            .get("cam1")
+            .copied()
+            .unwrap_or(0)
+            >= 1)
+            .then_some(())
+    })
+    .await;
+
+    // Refused whole: nothing changes, the refusal is journaled.
+    let bad = site_file(&[("cam1", &cs.urls[0]), ("cam2", "not a url")]);
+    let err = s
+        .site
+        .apply_config("bad.toml", &bad, strongroom_domain::Actor::System, 0)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("cam2"), "{err}");
+    assert_eq!(s.site.config().cameras.len(), 1);
+    assert!(!facts(&s.store, "config.rejected").await.is_empty());
+
+    // Added: cam2 records.
+    let two = site_file(&[("cam1", &cs.urls[0]), ("cam2", &cs.urls[1])]);
+    s.site
+        .apply_config("two.toml", &two, strongroom_domain::Actor::System, 0)
+        .await
+        .expect("applied");
+    poll("a segment of cam2", Duration::from_secs(30), || async {
+        (segments_by_camera(&s.store)
+            .await
+            .get("cam2")
+            .copied()
+            .unwrap_or(0)
+            >= 1)
+            .then_some(())
+    })
+    .await;
+
+    // Removed: cam1 finishes its open segment and records nothing more; cam2 goes on.
+    let only2 = site_file(&[("cam2", &cs.urls[1])]);
+    s.site
+        .apply_config("only2.toml", &only2, strongroom_domain::Actor::System, 0)
+        .await
+        .expect("applied");
+    let at_removal = segments_by_camera(&s.store).await;
+    let cam1_then = at_removal.get("cam1").copied().unwrap_or(0);
+    let cam2_then = at_removal.get("cam2").copied().unwrap_or(0);
+    let later = poll(
+        "cam2 two more segments",
+        Duration::from_secs(30),
+        || async {
+            let now = segments_by_camera(&s.store).await;
+            (now.get("cam2").copied().unwrap_or(0) >= cam2_then + 2).then_some(now)
+        },
+    )
+    .await;
+    assert!(
+        later.get("cam1").copied().unwrap_or(0) <= cam1_then + 1,
+        "cam1 kept recording after it was removed: {at_removal:?} -> {later:?}"
+    );
+
+    // cam1 was never interrupted by adding cam2: no gap between its first and last segment.
+    use strongroom_video::index;
+    let pool = s.store.pool();
+    let id = index::camera_id(pool, "cam1")
+        .await
+        .expect("id")
+        .expect("cam1");
+    let segs = index::segments_in_range(pool, id, i64::MIN / 2, i64::MAX / 2)
+        .await
+        .expect("segments");
+    let (first, last) = (segs.first().expect("seg"), segs.last().expect("seg"));
+    let gaps = index::gaps_in_range(
+        pool,
+        id,
+        first.start_time_90k,
+        last.start_time_90k + last.duration_90k,
+    )
+    .await
+    .expect("gaps");
+    assert!(gaps.is_empty(), "cam1 was interrupted: {gaps:?}");
+    drop(s);
 }

@@ -11,6 +11,9 @@
 //!   signed checkpoints every second and at shutdown, and a live broadcast of appended events.
 //! - [`users`]: users, password hashes, TOTP secrets, sessions.
 //! - [`projection`]: current-state tables derived from the journal, rebuildable from it.
+//! - [`follow`]: the one ordered, gap-free reader of a site's journal (replay, then live).
+//! - [`service`]: what subsystem services are given ([`service::ServiceCtx`]) and how they take a
+//!   new configuration ([`service::Reconfigure`]).
 //!
 //! Storage invariants:
 //! 1. An event is acknowledged only after the transaction holding it committed (SQLite
@@ -23,9 +26,11 @@
 
 pub mod bench;
 mod fast_sqlite;
+pub mod follow;
 pub mod journal_writer;
 pub mod migrate;
 pub mod projection;
+pub mod service;
 pub mod store;
 pub mod users;
 pub mod verify;

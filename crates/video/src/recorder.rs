@@ -14,6 +14,7 @@
 //! Shutdown (the `watch` flag turning true): every open segment is finished, fsynced and indexed
 //! before [`Recorder::run`] returns: a normal restart loses nothing that was received.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -172,13 +173,24 @@ impl<O: Opener, E: VideoEvents, C: Clock> Recorder<O, E, C> {
         cameras: Vec<CameraConfig>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Vec<CameraReport>, RecorderError> {
-        let mut keys = std::collections::BTreeSet::new();
-        if let Some(dup) = cameras.iter().find(|c| !keys.insert(c.key.as_str())) {
-            return Err(RecorderError::Config(format!(
-                "camera key {} appears twice",
-                dup.key
-            )));
-        }
+        let (_keep, cameras) = watch::channel(cameras);
+        self.run_updating(cameras, shutdown).await
+    }
+
+    /// Records the cameras `cameras` holds, following its changes while it runs: a camera that
+    /// appears starts recording, one that disappears (or whose URL or credentials change) finishes
+    /// its open segment and stops (and starts again with the new settings); the others are not
+    /// touched. Returns on `shutdown` as [`Recorder::run`] does.
+    ///
+    /// The first camera list must be valid (unique keys, indexable); a later invalid list is
+    /// refused with an error log and the cameras already recording keep recording.
+    pub async fn run_updating(
+        self,
+        mut cameras: watch::Receiver<Vec<CameraConfig>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<Vec<CameraReport>, RecorderError> {
+        let first = cameras.borrow_and_update().clone();
+        check_unique(&first)?;
         std::fs::create_dir_all(&self.config.storage_dir).map_err(|source| {
             RecorderError::Storage {
                 path: self.config.storage_dir.clone(),
@@ -194,55 +206,62 @@ impl<O: Opener, E: VideoEvents, C: Clock> Recorder<O, E, C> {
             self.config.health_tick_ms,
             shutdown.clone(),
         ));
-        let mut tasks = Vec::with_capacity(cameras.len());
-        for cam in cameras {
-            let camera_id =
-                index::ensure_camera(&self.pool, &cam.key, cam.url.as_str(), self.clock.now_90k())
-                    .await?;
-            let dir = self.config.storage_dir.join(camera_id.to_string());
-            std::fs::create_dir_all(&dir).map_err(|source| RecorderError::Storage {
-                path: dir.clone(),
-                source,
-            })?;
-            let _ = sync_dir(&self.config.storage_dir);
-            let next_seq = index::next_segment_seq(&self.pool, camera_id)
-                .await?
-                .max(max_file_seq(&dir) + 1);
-            let gap_from = index::last_accounted_end(&self.pool, camera_id)
-                .await?
-                .map(|t| (t, GapReason::RecorderOffline));
-            health::lock(&self.health).register(&cam.key, self.clock.now_90k());
-            let task = CameraTask {
-                pool: self.pool.clone(),
-                config: self.config.clone(),
-                opener: self.opener.clone(),
-                events: self.events.clone(),
-                clock: self.clock.clone(),
-                health: self.health.clone(),
-                report: CameraReport {
-                    camera: cam.key.clone(),
-                    ..CameraReport::default()
-                },
-                camera: cam,
-                camera_id,
-                dir,
-                next_seq,
-                gap_from,
-                entry: None,
-                params: None,
-                seg: None,
-                pending: None,
-                last_duration_90k: 6_000,
-                anchor: None,
-                drift_alert: false,
-            };
-            tasks.push(tokio::spawn(task.run(shutdown.clone())));
-        }
-        let mut reports = Vec::with_capacity(tasks.len());
+        let mut running: BTreeMap<String, Running> = BTreeMap::new();
+        let mut reports = Vec::new();
         let mut failure = None;
-        for t in tasks {
-            match t.await {
-                Ok(r) => reports.push(r),
+        for cam in first {
+            let r = self.start_camera(cam).await?;
+            running.insert(r.camera.key.clone(), r);
+        }
+        loop {
+            let changed = tokio::select! {
+                changed = cameras.changed() => changed.is_ok(),
+                _ = shutdown.wait_for(|v| *v) => break,
+            };
+            if !changed {
+                // Nobody can change the list any more: record it until shutdown.
+                let _ = shutdown.wait_for(|v| *v).await;
+                break;
+            }
+            let wanted = cameras.borrow_and_update().clone();
+            if let Err(e) = check_unique(&wanted) {
+                tracing::error!(error = %e, "camera list refused; the cameras recording keep recording");
+                continue;
+            }
+            let stale: Vec<String> = running
+                .iter()
+                .filter(|(key, r)| !wanted.iter().any(|c| &c.key == *key && *c == r.camera))
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in stale {
+                if let Some(r) = running.remove(&key) {
+                    let _ = r.stop.send(true);
+                    match r.task.await {
+                        Ok(report) => reports.push(report),
+                        Err(e) => failure = Some(RecorderError::Task(e.to_string())),
+                    }
+                    health::lock(&self.health).unregister(&key);
+                }
+            }
+            for cam in wanted {
+                if running.contains_key(&cam.key) {
+                    continue;
+                }
+                let key = cam.key.clone();
+                match self.start_camera(cam).await {
+                    Ok(r) => {
+                        running.insert(key, r);
+                    }
+                    Err(e) => tracing::error!(camera = %key, error = %e, "camera not started"),
+                }
+            }
+        }
+        for r in running.values() {
+            let _ = r.stop.send(true);
+        }
+        for (_, r) in running {
+            match r.task.await {
+                Ok(report) => reports.push(report),
                 Err(e) => failure = Some(RecorderError::Task(e.to_string())),
             }
         }
@@ -251,6 +270,75 @@ impl<O: Opener, E: VideoEvents, C: Clock> Recorder<O, E, C> {
             Some(e) => Err(e),
             None => Ok(reports),
         }
+    }
+
+    /// Indexes `cam` and starts its recording task.
+    async fn start_camera(&self, cam: CameraConfig) -> Result<Running, RecorderError> {
+        let camera_id =
+            index::ensure_camera(&self.pool, &cam.key, cam.url.as_str(), self.clock.now_90k())
+                .await?;
+        let dir = self.config.storage_dir.join(camera_id.to_string());
+        std::fs::create_dir_all(&dir).map_err(|source| RecorderError::Storage {
+            path: dir.clone(),
+            source,
+        })?;
+        let _ = sync_dir(&self.config.storage_dir);
+        let next_seq = index::next_segment_seq(&self.pool, camera_id)
+            .await?
+            .max(max_file_seq(&dir) + 1);
+        let gap_from = index::last_accounted_end(&self.pool, camera_id)
+            .await?
+            .map(|t| (t, GapReason::RecorderOffline));
+        health::lock(&self.health).register(&cam.key, self.clock.now_90k());
+        let task = CameraTask {
+            pool: self.pool.clone(),
+            config: self.config.clone(),
+            opener: self.opener.clone(),
+            events: self.events.clone(),
+            clock: self.clock.clone(),
+            health: self.health.clone(),
+            report: CameraReport {
+                camera: cam.key.clone(),
+                ..CameraReport::default()
+            },
+            camera: cam.clone(),
+            camera_id,
+            dir,
+            next_seq,
+            gap_from,
+            entry: None,
+            params: None,
+            seg: None,
+            pending: None,
+            last_duration_90k: 6_000,
+            anchor: None,
+            drift_alert: false,
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        Ok(Running {
+            camera: cam,
+            stop,
+            task: tokio::spawn(task.run(stop_rx)),
+        })
+    }
+}
+
+/// A camera being recorded by [`Recorder::run_updating`].
+struct Running {
+    camera: CameraConfig,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<CameraReport>,
+}
+
+/// Refuses a camera list with a key twice.
+fn check_unique(cameras: &[CameraConfig]) -> Result<(), RecorderError> {
+    let mut keys = std::collections::BTreeSet::new();
+    match cameras.iter().find(|c| !keys.insert(c.key.as_str())) {
+        Some(dup) => Err(RecorderError::Config(format!(
+            "camera key {} appears twice",
+            dup.key
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -341,3 +341,90 @@ async fn duplicate_camera_keys_are_refused() {
     ));
     db.close().await.expect("close");
 }
+
+/// The camera list changes while the recorder runs: an added camera records, a removed one
+/// finishes its open segment and stops, and an unchanged one records on untouched.
+#[tokio::test]
+async fn cameras_added_and_removed_while_recording() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for db in TestDb::all(dir.path()).await.expect("dbs") {
+        let label = db.label;
+        let storage = dir.path().join(format!("upd-{label}"));
+        let script = |n: i64| Script {
+            pts: (0..n).map(|i| i * 6000).collect(),
+            gop: 15,
+            then: Then::Hang,
+        };
+        let mut cams = std::collections::BTreeMap::new();
+        cams.insert("stay".to_owned(), (0, script(30)));
+        cams.insert("gone".to_owned(), (0, script(30)));
+        cams.insert("new".to_owned(), (0, script(30)));
+        let clock = Arc::new(ManualClock::new(T0));
+        let drained = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
+        let opener = FakeOpener {
+            cams: Mutex::new(cams),
+            opens: AtomicU32::new(0),
+            clock: clock.clone(),
+            drained: drained.clone(),
+        };
+        let (sink, _rx) = ChannelEvents::new();
+        let rec = Recorder::new(
+            db.pool.clone(),
+            config(storage.clone()),
+            opener,
+            Arc::new(sink),
+            clock.clone(),
+        );
+        let (list_tx, list_rx) = watch::channel(vec![cam("stay"), cam("gone")]);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(rec.run_updating(list_rx, stop_rx));
+        poll_until("first two drained", Duration::from_secs(10), || async {
+            let d = drained.lock().expect("lock");
+            (d.contains("stay") && d.contains("gone")).then_some(())
+        })
+        .await;
+        assert!(
+            !drained.lock().expect("lock").contains("new"),
+            "{label}: a camera not in the list was opened"
+        );
+
+        // "gone" leaves, "new" arrives; "stay" is not restarted.
+        list_tx
+            .send(vec![cam("stay"), cam("new")])
+            .expect("send list");
+        poll_until("new drained", Duration::from_secs(10), || async {
+            drained.lock().expect("lock").contains("new").then_some(())
+        })
+        .await;
+        // Leaving finished "gone"'s open segment: all its 30 frames are indexed.
+        let gone = poll_until("gone indexed", Duration::from_secs(10), || async {
+            let segs = camera_segments(&db.pool, "gone").await;
+            (segs.iter().map(|s| s.frame_count).sum::<i64>() == 30).then_some(segs)
+        })
+        .await;
+        for s in &gone {
+            verify_segment_file(&storage, s);
+        }
+        // A list with a key twice is refused; what records keeps recording.
+        list_tx
+            .send(vec![cam("stay"), cam("stay")])
+            .expect("send list");
+        stop_tx.send(true).expect("stop");
+        let reports = tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("stops")
+            .expect("join")
+            .expect("run");
+        let names: Vec<&str> = reports.iter().map(|r| r.camera.as_str()).collect();
+        assert_eq!(names.len(), 3, "{label}: {names:?}");
+        for (camera, frames) in [("stay", 30), ("gone", 30), ("new", 30)] {
+            let r = reports
+                .iter()
+                .find(|r| r.camera == camera)
+                .unwrap_or_else(|| panic!("{label}: no report for {camera}"));
+            assert_eq!(r.frames_written, frames, "{label}: {camera}");
+            assert_eq!(r.sessions, 1, "{label}: {camera} opened once");
+        }
+        db.close().await.expect("close");
+    }
+}

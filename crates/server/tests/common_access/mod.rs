@@ -209,6 +209,7 @@ impl Server {
             data_dir: dir.clone(),
         };
         let mut tasks = strongroom_server::access_rt::start(&ctx).await.unwrap();
+        strongroom_server::reload::register(&ctx);
         tasks.push(writer);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
