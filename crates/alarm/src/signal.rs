@@ -303,6 +303,39 @@ pub fn sia_dcs(code: &str, number: u16) -> Option<EventMapping> {
     }
 }
 
+/// What an alarm-class code no table names still is, so that no alarm is lost to an unknown
+/// code (fail safe): Contact ID 1xx is an alarm (restore with qualifier 3), 2xx and 3xx are
+/// troubles; a SIA DCS code ending in `A` is an alarm, `R` its restore, `T` a trouble, `J` its
+/// restore. Anything else (openings, tests, informational codes) gives `None`. No category:
+/// the zone's configured type decides, and a zone the site file does not name is an
+/// unknown point.
+pub fn fallback_mapping(code: &str, restore: bool) -> Option<EventMapping> {
+    use SignalKind as K;
+    let b = code.as_bytes();
+    if b.len() == 3 && b.iter().all(u8::is_ascii_digit) {
+        let (alarm, trouble) = if restore {
+            (K::Restore, K::TroubleRestore)
+        } else {
+            (K::Alarm, K::Trouble)
+        };
+        return match b[0] {
+            b'1' => m(alarm, None),
+            b'2' | b'3' => m(trouble, None),
+            _ => None,
+        };
+    }
+    if b.len() == 2 && b.iter().all(u8::is_ascii_uppercase) {
+        return match b[1] {
+            b'A' => m(K::Alarm, None),
+            b'R' => m(K::Restore, None),
+            b'T' => m(K::Trouble, None),
+            b'J' => m(K::TroubleRestore, None),
+            _ => None,
+        };
+    }
+    None
+}
+
 /// Maps either format: three digits are Contact ID, two letters SIA DCS. `restore` applies to
 /// Contact ID only (SIA carries it in the code).
 pub fn event_code(code: &str, restore: bool, number: u16) -> Option<EventMapping> {
@@ -321,6 +354,33 @@ mod tests {
 
     fn cat(code: u16) -> Option<ZoneType> {
         contact_id(code, false, 1).and_then(|m| m.category)
+    }
+
+    #[test]
+    fn unknown_alarm_class_codes_still_map() {
+        assert_eq!(contact_id(139, false, 1), None);
+        let f = fallback_mapping("139", false).expect("1xx");
+        assert_eq!((f.kind, f.category), (SignalKind::Alarm, None));
+        assert_eq!(
+            fallback_mapping("139", true).map(|m| m.kind),
+            Some(SignalKind::Restore)
+        );
+        assert_eq!(
+            fallback_mapping("393", false).map(|m| m.kind),
+            Some(SignalKind::Trouble)
+        );
+        assert_eq!(fallback_mapping("627", false), None, "informational");
+        assert_eq!(sia_dcs("GA", 1), None);
+        assert_eq!(
+            fallback_mapping("GA", false).map(|m| m.kind),
+            Some(SignalKind::Alarm)
+        );
+        assert_eq!(
+            fallback_mapping("GR", false).map(|m| m.kind),
+            Some(SignalKind::Restore)
+        );
+        assert_eq!(fallback_mapping("XX", false), None);
+        assert_eq!(fallback_mapping("1", false), None);
     }
 
     #[test]

@@ -442,7 +442,12 @@ impl AlarmSystem {
                 }
             }
             SignalKind::Alarm => match zone_type {
-                None => out.push(unmapped(s, now_ms)),
+                None => {
+                    // Fail safe: an alarm from a point the site file does not name is an
+                    // operator alarm (once until it restores) plus the task to map it.
+                    out.push(unmapped(s, now_ms));
+                    self.zone_alarm(s, idx, ZoneType::UnknownPoint, onset_ms, now_ms, out);
+                }
                 Some(zt) => self.zone_alarm(s, idx, zt, onset_ms, now_ms, out),
             },
             SignalKind::Restore => self.zone_restore(s, idx, zone_type, now_ms, out),
@@ -615,7 +620,12 @@ impl AlarmSystem {
                     .flatten(),
                 None,
             ),
-            (None, None) => (None, None),
+            (None, None) => (
+                self.unmapped
+                    .remove(&(s.source.clone(), s.zone, ZoneType::UnknownPoint))
+                    .flatten(),
+                None,
+            ),
         };
         if let Some((alarm_id, zt)) = alarm {
             // As silent as the alarm it restores.
@@ -965,6 +975,13 @@ fn unmapped(s: &ZoneSignal, now_ms: i64) -> Fact {
     .with(
         "signal",
         serde_json::to_value(s.kind).unwrap_or(serde_json::Value::Null),
+    )
+    .with(
+        "task",
+        format!(
+            "map zone {} of {} in the site file ([[sensor]] with panel = \"{}\", zone = {})",
+            s.zone, s.source, s.source, s.zone
+        ),
     )
 }
 

@@ -334,9 +334,43 @@ fn panel_codes_drive_the_model() {
     assert!(sys.handle(panel(122, false, 99, t1 + 1), t1 + 1).is_empty());
     let f = sys.handle(panel(122, true, 99, t1 + 2), t1 + 2);
     assert_eq!(kinds_of(&f), vec![kinds::ALARM_RESTORED]);
-    // Burglary on an unknown zone: recorded as unmapped, no guess.
+    // Burglary on an unknown zone (fail safe): the task to map it and an operator alarm
+    // "unknown point", raised once until it restores, sent to dispatch.
     let f = sys.handle(panel(130, false, 42, t1), t1);
-    assert_eq!(kinds_of(&f), vec![kinds::SIGNAL_UNMAPPED]);
+    assert_eq!(
+        kinds_of(&f),
+        vec![kinds::SIGNAL_UNMAPPED, kinds::ALARM_RAISED]
+    );
+    assert!(
+        f[0].payload["task"]
+            .as_str()
+            .is_some_and(|t| t.contains("zone 42 of panel-1")),
+        "{:?}",
+        f[0].payload
+    );
+    let point = raised(&f)[0];
+    assert_eq!(point.payload["alarm_type"], "unknown_point");
+    assert_eq!(point.payload["zone"], 42);
+    assert_eq!(point.payload["source"], "panel-1");
+    assert_eq!(point.payload["code"], "E130");
+    assert_eq!(point.payload["dispatch_required"], true);
+    let again = sys.handle(panel(130, false, 42, t1 + 1), t1 + 1);
+    assert_eq!(
+        kinds_of(&again),
+        vec![kinds::SIGNAL_UNMAPPED],
+        "grouped, still recorded"
+    );
+    let f = sys.handle(panel(130, true, 42, t1 + 2), t1 + 2);
+    assert_eq!(kinds_of(&f), vec![kinds::ALARM_RESTORED]);
+    assert_eq!(f[0].payload["alarm_id"], point.payload["alarm_id"]);
+    let f = sys.handle(panel(130, false, 42, t1 + 3), t1 + 3);
+    assert_eq!(raised(&f).len(), 1, "after its restore, a new alarm");
+    // A code no table names, from the unknown zone: alarm-class codes still raise.
+    let mut odd = ZoneSignal::new("panel-1", 77, SignalKind::Alarm, t1);
+    odd.code = Some("E139".into());
+    let odd = odd.with_mapping(crate::signal::fallback_mapping("139", false).expect("1xx"));
+    let f = sys.handle(Input::Signal(odd), t1);
+    assert_eq!(raised(&f)[0].payload["alarm_type"], "unknown_point");
     // AC loss and restore with onset and outage length.
     let f = sys.handle(panel(301, false, 0, t1), t1);
     assert_eq!(kinds_of(&f), vec![kinds::AC_LOST]);

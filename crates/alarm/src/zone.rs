@@ -38,6 +38,10 @@ pub enum ZoneType {
     Communication,
     /// Smoke / fire: 24-hour, audible.
     Fire,
+    /// An alarm signal from a point the site file does not name (a zone added at the panel and
+    /// not in the site file, or an alarm code with no category): raised for the operator whatever
+    /// the arming state and sent to dispatch, never left in the journal alone. Not configurable.
+    UnknownPoint,
 }
 
 impl From<SensorKind> for ZoneType {
@@ -78,6 +82,8 @@ pub enum AlarmType {
     Tamper,
     /// Fire.
     Fire,
+    /// An alarm from a point the site file does not name.
+    UnknownPoint,
 }
 
 impl AlarmType {
@@ -91,6 +97,7 @@ impl AlarmType {
             AlarmType::Duress => "duress",
             AlarmType::Tamper => "tamper",
             AlarmType::Fire => "fire",
+            AlarmType::UnknownPoint => "unknown_point",
         }
     }
 }
@@ -149,6 +156,7 @@ impl ZoneType {
             ZoneType::Battery => "battery",
             ZoneType::Communication => "communication",
             ZoneType::Fire => "fire",
+            ZoneType::UnknownPoint => "unknown_point",
         }
     }
 
@@ -163,6 +171,7 @@ impl ZoneType {
                 | ZoneType::Duress
                 | ZoneType::Tamper
                 | ZoneType::Fire
+                | ZoneType::UnknownPoint
         )
     }
 
@@ -212,6 +221,7 @@ impl ZoneType {
             ZoneType::Duress => AlarmType::Duress,
             ZoneType::Tamper => AlarmType::Tamper,
             ZoneType::Fire => AlarmType::Fire,
+            ZoneType::UnknownPoint => AlarmType::UnknownPoint,
             ZoneType::AcPower | ZoneType::Battery | ZoneType::Communication => return None,
         })
     }
@@ -245,7 +255,7 @@ impl ZoneType {
 mod tests {
     use super::*;
 
-    const ALL: [ZoneType; 13] = [
+    const ALL: [ZoneType; 14] = [
         ZoneType::PerimeterEntry,
         ZoneType::GlassBreak,
         ZoneType::Motion,
@@ -259,6 +269,7 @@ mod tests {
         ZoneType::Battery,
         ZoneType::Communication,
         ZoneType::Fire,
+        ZoneType::UnknownPoint,
     ];
 
     #[test]

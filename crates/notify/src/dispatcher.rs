@@ -267,12 +267,7 @@ impl<O: Outbox> Notifier<O> {
         triggered_ms: i64,
     ) -> Result<TriggerOutcome, NotifyError> {
         if fact.kind.starts_with("notify.") {
-            return Ok(TriggerOutcome {
-                incident_id: None,
-                opened: false,
-                scheduled: 0,
-                suppressed: Vec::new(),
-            });
+            return Ok(TriggerOutcome::nothing(None));
         }
         let out = self.lock()?.trigger(fact, triggered_ms);
         let now_ms = self.clock.now_ms();
@@ -281,11 +276,26 @@ impl<O: Outbox> Notifier<O> {
             self.sink
                 .emit(facts::suppressed(s, &fact.kind, silent, now_ms));
         }
-        if out.opened {
+        if out.opened || out.scheduled > 0 {
             self.pump().await?;
             self.timer_wake.notify_one();
         }
         Ok(out)
+    }
+
+    /// Replays, after a restart, a triggering fact whose incident was acknowledged (the
+    /// acknowledgment is in the journal): nothing is sent or journaled, but a failure episode is
+    /// in progress again so its restore still reaches the people the failure did.
+    pub fn replay_acknowledged(
+        &self,
+        fact: &Fact,
+        triggered_ms: i64,
+        by: &str,
+        ack_ms: i64,
+    ) -> Result<TriggerOutcome, NotifyError> {
+        Ok(self
+            .lock()?
+            .replay_acknowledged(fact, triggered_ms, by, ack_ms))
     }
 
     /// Records an acknowledgment: later steps never fire and queued ones are cancelled.

@@ -64,6 +64,10 @@ pub struct SiteIdentity {
     pub name: String,
     /// Street address, as an agency dispatcher needs it.
     pub address: String,
+    /// IANA time zone of the site (`America/Chicago`); messages give local time in it. Empty or
+    /// unknown: UTC, said so in the message.
+    #[serde(default)]
+    pub timezone: String,
 }
 
 /// Everything the escalation engine needs.
@@ -78,6 +82,8 @@ pub struct EscalatorConfig {
     pub monitoring_contacts: BTreeSet<String>,
     /// Site identity for message text.
     pub site: SiteIdentity,
+    /// Device id → display name ([`crate::episode::device_names`]), to name what failed.
+    pub device_names: BTreeMap<String, String>,
     /// How long an incident is kept after its last step fired or its acknowledgment (ms), so late
     /// acknowledgments still find it. Default used when 0: one hour.
     pub retain_ms: i64,
@@ -167,6 +173,22 @@ pub struct TriggerOutcome {
     pub scheduled: usize,
     /// Steps removed by filters.
     pub suppressed: Vec<Suppression>,
+    /// True when the fact restored a failure episode: `incident_id` is the failure's incident
+    /// and `scheduled` counts the restore notices.
+    pub restored: bool,
+}
+
+impl TriggerOutcome {
+    /// Nothing opened or scheduled; `incident_id` as found.
+    pub fn nothing(incident_id: Option<String>) -> Self {
+        TriggerOutcome {
+            incident_id,
+            opened: false,
+            scheduled: 0,
+            suppressed: Vec::new(),
+            restored: false,
+        }
+    }
 }
 
 /// What [`Escalator::acknowledge`] did.
@@ -223,6 +245,33 @@ struct Incident {
     acknowledged: Option<(String, i64)>,
     /// When the incident became inactive (acked or all steps out), for expiry.
     closed_ms: Option<i64>,
+    /// The failure episode this incident notifies, if its fact has a restore kind.
+    episode: Option<String>,
+}
+
+impl Episode {
+    /// Remembers who `sent` reached (once per contact and channel).
+    fn note_notified(&mut self, sent: &[Delivery]) {
+        for d in sent {
+            if !self
+                .notified
+                .iter()
+                .any(|n| n.contact == d.contact && n.channel == d.channel)
+            {
+                self.notified.push(d.clone());
+            }
+        }
+    }
+}
+
+/// A failure episode in progress: its incident and who was told of it.
+#[derive(Debug, Clone)]
+struct Episode {
+    incident_id: String,
+    onset_ms: i64,
+    silent: bool,
+    /// Deliveries handed out for the failure (the restore notice goes to the same people).
+    notified: Vec<Delivery>,
 }
 
 /// The escalation engine. Pure: every method takes `now_ms`.
@@ -232,6 +281,10 @@ pub struct Escalator {
     contacts: BTreeMap<String, Contact>,
     incidents: BTreeMap<String, Incident>,
     open_by_key: BTreeMap<String, String>,
+    /// Failure episodes not restored yet, by [`crate::episode::episode_key`].
+    episodes: BTreeMap<String, Episode>,
+    /// Restore notices due now.
+    restores: Vec<Delivery>,
 }
 
 /// Whether a chain pattern matches a fact kind: `*` matches everything, `alarm.*` matches
@@ -269,10 +322,17 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
     h
 }
 
-fn format_time(ms: i64) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        Err(_) => format!("{ms} ms"),
+/// `ms` as the site's local time with its zone abbreviation (`2026-12-03 09:38:05 CST`), or UTC
+/// when the zone is not known.
+fn format_time(ms: i64, timezone: &str) -> String {
+    let Ok(t) = jiff::Timestamp::from_millisecond(ms) else {
+        return format!("{ms} ms");
+    };
+    match jiff::tz::TimeZone::get(timezone) {
+        Ok(tz) if !timezone.is_empty() => {
+            t.to_zoned(tz).strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+        }
+        _ => t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
     }
 }
 
@@ -326,6 +386,8 @@ impl Escalator {
             contacts,
             incidents: BTreeMap::new(),
             open_by_key: BTreeMap::new(),
+            episodes: BTreeMap::new(),
+            restores: Vec::new(),
         }
     }
 
@@ -392,6 +454,15 @@ impl Escalator {
     /// A fact of the same kind from the same actor while an incident for it is still open (not
     /// acknowledged, not expired) joins that incident instead of paging everyone again.
     pub fn trigger(&mut self, fact: &Fact, now_ms: i64) -> TriggerOutcome {
+        if let Some(failure) = crate::episode::failure_restored_by(&fact.kind) {
+            return self.restore(fact, failure, now_ms);
+        }
+        let episode = crate::episode::is_failure(&fact.kind)
+            .then(|| crate::episode::episode_key(&fact.kind, fact));
+        if let Some(ep) = episode.as_ref().and_then(|k| self.episodes.get(k)) {
+            // The same failure reported again while its episode runs: nothing new.
+            return TriggerOutcome::nothing(Some(ep.incident_id.clone()));
+        }
         let alarm_type = payload_str(fact, "alarm_type");
         let chains: Vec<_> = self
             .config
@@ -402,27 +473,18 @@ impl Escalator {
             .cloned()
             .collect();
         if chains.is_empty() {
-            return TriggerOutcome {
-                incident_id: None,
-                opened: false,
-                scheduled: 0,
-                suppressed: Vec::new(),
-            };
+            return TriggerOutcome::nothing(None);
         }
         let actor = fact.actor.to_string();
         let key = condition_key(fact, &actor);
-        if let Some(id) = self.open_by_key.get(&key)
+        if episode.is_none()
+            && let Some(id) = self.open_by_key.get(&key)
             && self
                 .incidents
                 .get(id)
                 .is_some_and(|i| i.acknowledged.is_none())
         {
-            return TriggerOutcome {
-                incident_id: Some(id.clone()),
-                opened: false,
-                scheduled: 0,
-                suppressed: Vec::new(),
-            };
+            return TriggerOutcome::nothing(Some(id.clone()));
         }
         let payload = serde_json::to_string(&fact.payload).unwrap_or_default();
         let hash = fnv1a(&[
@@ -434,12 +496,7 @@ impl Escalator {
         let incident_id = format!("inc-{}-{hash:016x}", fact.time_ms);
         if self.incidents.contains_key(&incident_id) {
             // The very same fact again (a replay): nothing new.
-            return TriggerOutcome {
-                incident_id: Some(incident_id),
-                opened: false,
-                scheduled: 0,
-                suppressed: Vec::new(),
-            };
+            return TriggerOutcome::nothing(Some(incident_id));
         }
         let silent = is_silent(fact);
         let mut pending = Vec::new();
@@ -505,15 +562,151 @@ impl Escalator {
                 pending,
                 acknowledged: None,
                 closed_ms,
+                episode: episode.clone(),
             },
         );
-        self.open_by_key.insert(key, incident_id.clone());
+        match episode {
+            Some(ep) => {
+                self.episodes.insert(
+                    ep,
+                    Episode {
+                        incident_id: incident_id.clone(),
+                        onset_ms: fact.time_ms,
+                        silent,
+                        notified: Vec::new(),
+                    },
+                );
+            }
+            None => {
+                self.open_by_key.insert(key, incident_id.clone());
+            }
+        }
         TriggerOutcome {
             incident_id: Some(incident_id),
             opened: true,
             scheduled,
             suppressed,
+            restored: false,
         }
+    }
+
+    /// Rebuilds, after a restart, an incident that was acknowledged at `ack_ms` by `by`: the
+    /// steps due by then count as sent (they were, before the restart) and nothing is handed out,
+    /// but a failure episode is in progress again, so its restore is still notified.
+    pub fn replay_acknowledged(
+        &mut self,
+        fact: &Fact,
+        triggered_ms: i64,
+        by: &str,
+        ack_ms: i64,
+    ) -> TriggerOutcome {
+        let out = self.trigger(fact, triggered_ms);
+        let Some(id) = out.incident_id.clone() else {
+            return out;
+        };
+        if let Some(inc) = self.incidents.get_mut(&id) {
+            let n = inc.pending.partition_point(|d| d.due_ms <= ack_ms);
+            let sent: Vec<Delivery> = inc.pending.drain(..n).collect();
+            if let Some(ep) = inc.episode.as_ref().and_then(|k| self.episodes.get_mut(k)) {
+                ep.note_notified(&sent);
+            }
+        }
+        let _ = self.acknowledge(&id, by, ack_ms);
+        out
+    }
+
+    /// A restore fact: ends the failure's episode, drops its escalation steps not sent yet and
+    /// schedules a restore notice, due now, for every delivery the failure notice went out on.
+    /// A restore with no episode in progress notifies nobody.
+    fn restore(&mut self, fact: &Fact, failure: &str, now_ms: i64) -> TriggerOutcome {
+        let key = crate::episode::episode_key(failure, fact);
+        let Some(ep) = self.episodes.remove(&key) else {
+            return TriggerOutcome::nothing(None);
+        };
+        if let Some(inc) = self.incidents.get_mut(&ep.incident_id) {
+            inc.pending.clear();
+            inc.closed_ms.get_or_insert(now_ms);
+        }
+        let mut scheduled = 0;
+        for (i, sent) in ep.notified.iter().enumerate() {
+            let (subject, message) =
+                self.compose_restore(fact, failure, ep.onset_ms, sent.channel, &ep.incident_id);
+            self.restores.push(Delivery {
+                id: format!("{}/{}/restored-{i}", ep.incident_id, sent.chain_id),
+                step_index: 0,
+                subject,
+                message,
+                trigger_kind: fact.kind.clone(),
+                onset_ms: ep.onset_ms,
+                triggered_ms: now_ms,
+                due_ms: now_ms,
+                silent: ep.silent,
+                ..sent.clone()
+            });
+            scheduled += 1;
+        }
+        TriggerOutcome {
+            incident_id: Some(ep.incident_id),
+            opened: false,
+            scheduled,
+            suppressed: Vec::new(),
+            restored: true,
+        }
+    }
+
+    /// Who or what a fact is about, for message text: its name or zone name, else the device's
+    /// name from the site file with its id (`Vault camera (cam1)`), else its id, else the actor.
+    fn source_of(&self, fact: &Fact) -> String {
+        if let Some(n) = ["name", "zone_name", "device_name"]
+            .iter()
+            .find_map(|k| payload_str(fact, k).filter(|v| !v.is_empty()))
+        {
+            return n.to_owned();
+        }
+        match ["device", "camera", "reader", "sensor"]
+            .iter()
+            .find_map(|k| payload_str(fact, k).filter(|v| !v.is_empty()))
+        {
+            Some(id) => match self.config.device_names.get(id) {
+                Some(name) => format!("{name} ({id})"),
+                None => id.to_owned(),
+            },
+            None => fact.actor.to_string(),
+        }
+    }
+
+    fn compose_restore(
+        &self,
+        fact: &Fact,
+        failure: &str,
+        onset_ms: i64,
+        channel: Channel,
+        incident_id: &str,
+    ) -> (String, String) {
+        let site = &self.config.site;
+        let tz = &site.timezone;
+        let what = failure.replace(['.', '_'], " ");
+        let source = self.source_of(fact);
+        let (since, at) = (format_time(onset_ms, tz), format_time(fact.time_ms, tz));
+        let subject = clip(&format!("[{}] restored: {what} ({source})", site.name), 120);
+        let message = match channel {
+            Channel::Voice => format!(
+                "This is an automated message from {}. {source} is working again after {what}. No action is needed.",
+                site.name
+            ),
+            Channel::Sms => clip(
+                &format!(
+                    "{}: RESTORED {source} at {at} ({what} since {since}). Incident {incident_id}.",
+                    site.name
+                ),
+                320,
+            ),
+            Channel::Email => format!(
+                "Restored: {source}\n\nSite: {}\nAddress: {}\nFailure: {failure} since {since}\nRestored: {at} ({})\nIncident: {incident_id}\n",
+                site.name, site.address, fact.kind
+            ),
+        };
+        (subject, message)
     }
 
     fn compose(&self, fact: &Fact, channel: Channel, incident_id: &str) -> (String, String) {
@@ -522,11 +715,8 @@ impl Escalator {
             .or_else(|| payload_str(fact, "summary"))
             .map(str::to_owned)
             .unwrap_or_else(|| fact.kind.replace(['.', '_'], " "));
-        let source = payload_str(fact, "name")
-            .or_else(|| payload_str(fact, "zone_name"))
-            .map(str::to_owned)
-            .unwrap_or_else(|| fact.actor.to_string());
-        let when = format_time(fact.time_ms);
+        let source = self.source_of(fact);
+        let when = format_time(fact.time_ms, &site.timezone);
         let subject = clip(&format!("[{}] {what}", site.name), 120);
         let message = match channel {
             Channel::Voice => format!(
@@ -585,14 +775,18 @@ impl Escalator {
     /// Hands out every step due at `now_ms` of every unacknowledged incident, in due order, and
     /// forgets incidents closed more than `retain_ms` ago.
     pub fn tick(&mut self, now_ms: i64) -> Vec<Delivery> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.restores);
         for inc in self.incidents.values_mut() {
             if inc.acknowledged.is_some() {
                 continue;
             }
             let n = inc.pending.partition_point(|d| d.due_ms <= now_ms);
             if n > 0 {
-                out.extend(inc.pending.drain(..n));
+                let due: Vec<Delivery> = inc.pending.drain(..n).collect();
+                if let Some(ep) = inc.episode.as_ref().and_then(|k| self.episodes.get_mut(k)) {
+                    ep.note_notified(&due);
+                }
+                out.extend(due);
                 if inc.pending.is_empty() {
                     inc.closed_ms = Some(now_ms);
                 }
@@ -621,6 +815,9 @@ impl Escalator {
 
     /// The earliest time a step is due, if any (for the timer driving [`Escalator::tick`]).
     pub fn next_due_ms(&self) -> Option<i64> {
+        if let Some(d) = self.restores.first() {
+            return Some(d.due_ms);
+        }
         self.incidents
             .values()
             .filter(|i| i.acknowledged.is_none())
@@ -652,351 +849,4 @@ pub fn address_for(contact: &Contact, channel: Channel) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use strongroom_domain::Actor;
-    use strongroom_domain::site::{Chain, ChainStep, DEMO_SITE_TOML, SiteConfig};
-
-    fn contact(id: &str, phone: Option<&str>, email: Option<&str>) -> Contact {
-        Contact {
-            id: id.into(),
-            name: format!("{id} name"),
-            phone: phone.map(Into::into),
-            email: email.map(Into::into),
-            monitoring: false,
-        }
-    }
-
-    fn step(contact: &str, channel: Channel, after_s: u32) -> ChainStep {
-        ChainStep {
-            contact: contact.into(),
-            channel,
-            after_s,
-        }
-    }
-
-    fn config() -> EscalatorConfig {
-        EscalatorConfig {
-            notify: Notify {
-                smtp: None,
-                webhook: None,
-                contacts: vec![
-                    contact("manager", Some("+12175550100"), Some("m@example.invalid")),
-                    contact("owner", Some("+12175550101"), None),
-                    contact("monitor", Some("+12175550102"), Some("mon@example.invalid")),
-                    contact("psap", Some("+12175550911"), None),
-                ],
-                chains: vec![
-                    Chain {
-                        id: "alarms".into(),
-                        applies_to: vec!["alarm.*".into()],
-                        steps: vec![
-                            step("monitor", Channel::Sms, 0),
-                            step("psap", Channel::Voice, 0),
-                            step("manager", Channel::Sms, 30),
-                            step("owner", Channel::Voice, 120),
-                        ],
-                    },
-                    Chain {
-                        id: "failures".into(),
-                        applies_to: vec!["health.*".into()],
-                        steps: vec![
-                            step("manager", Channel::Email, 0),
-                            step("manager", Channel::Sms, 0),
-                            step("owner", Channel::Sms, 120),
-                        ],
-                    },
-                ],
-            },
-            channel_rules: vec![ChannelRule::il_failures()],
-            monitoring_contacts: ["monitor".to_owned(), "psap".to_owned()].into(),
-            site: SiteIdentity {
-                name: "Green Leaf Springfield".into(),
-                address: "1 Main St, Springfield IL".into(),
-            },
-            retain_ms: 0,
-        }
-    }
-
-    fn alarm(kind: &str, t: i64) -> Fact {
-        Fact::new(kind, Actor::Device("panel-1".into()), t).with("alarm_type", "burglary")
-    }
-
-    #[test]
-    fn patterns() {
-        assert!(pattern_matches("alarm.*", "alarm.raised"));
-        assert!(pattern_matches("alarm.*", "alarm.zone.raised"));
-        assert!(!pattern_matches("alarm.*", "alarm"));
-        assert!(!pattern_matches("alarm.*", "alarms.raised"));
-        assert!(pattern_matches("*", "x"));
-        assert!(pattern_matches("health.camera_down", "health.camera_down"));
-        assert!(!pattern_matches("health.camera_down", "health.camera_up"));
-    }
-
-    #[test]
-    fn steps_fire_in_order_at_their_times_and_ack_stops_the_rest() {
-        let mut e = Escalator::new(config());
-        let t0 = 1_700_000_000_000;
-        let out = e.trigger(&alarm("alarm.raised", t0 - 500), t0);
-        let id = out.incident_id.clone().expect("incident");
-        assert!(out.opened);
-        assert_eq!(out.scheduled, 4);
-        let first = e.tick(t0);
-        assert_eq!(
-            first.iter().map(|d| d.contact.as_str()).collect::<Vec<_>>(),
-            ["monitor", "psap"]
-        );
-        assert!(
-            first
-                .iter()
-                .all(|d| d.due_ms == t0 && d.onset_ms == t0 - 500)
-        );
-        assert_eq!(first[1].channel, Channel::Voice);
-        assert!(first[1].message.contains("1 Main St, Springfield IL"));
-        assert!(first[1].message.contains("burglary"));
-        assert!(e.tick(t0 + 29_999).is_empty());
-        let second = e.tick(t0 + 30_000);
-        assert_eq!(second.len(), 1);
-        assert_eq!(second[0].contact, "manager");
-        assert!(second[0].is_escalation());
-        assert_eq!(e.next_due_ms(), Some(t0 + 120_000));
-        let ack = e.acknowledge(&id, "user:alice", t0 + 60_000).expect("ack");
-        assert_eq!(ack.cancelled, vec![format!("{id}/alarms/3")]);
-        assert!(e.tick(t0 + 1_000_000).is_empty());
-        assert_eq!(e.next_due_ms(), None);
-        assert!(matches!(
-            e.acknowledge(&id, "user:bob", t0 + 70_000),
-            Err(AckError::AlreadyAcknowledged { .. })
-        ));
-        assert!(matches!(
-            e.acknowledge("nope", "user:bob", t0),
-            Err(AckError::UnknownIncident(_))
-        ));
-    }
-
-    #[test]
-    fn il_failures_never_go_by_email() {
-        let mut e = Escalator::new(config());
-        let f = Fact::new("health.camera_down", Actor::Device("cam-1".into()), 10);
-        let out = e.trigger(&f, 10);
-        assert_eq!(out.scheduled, 2);
-        assert_eq!(out.suppressed.len(), 1);
-        assert_eq!(out.suppressed[0].reason, SuppressReason::ChannelNotAllowed);
-        assert_eq!(out.suppressed[0].channel, Channel::Email);
-        let all = e.tick(i64::MAX);
-        assert!(all.iter().all(|d| d.channel != Channel::Email));
-        // Without the rule (an OH site), email counts.
-        let mut cfg = config();
-        cfg.channel_rules.clear();
-        let mut e = Escalator::new(cfg);
-        assert_eq!(e.trigger(&f, 10).scheduled, 3);
-    }
-
-    #[test]
-    fn silent_alarm_reaches_only_monitoring_contacts() {
-        let mut e = Escalator::new(config());
-        let f = alarm("alarm.raised", 5).with(VISIBILITY_KEY, VISIBILITY_MONITORING);
-        let out = e.trigger(&f, 5);
-        assert_eq!(out.scheduled, 2);
-        assert!(
-            out.suppressed
-                .iter()
-                .all(|s| s.reason == SuppressReason::SilentToNonMonitoring)
-        );
-        let all = e.tick(i64::MAX);
-        assert!(
-            all.iter()
-                .all(|d| d.silent && (d.contact == "monitor" || d.contact == "psap"))
-        );
-    }
-
-    #[test]
-    fn same_condition_joins_open_incident_and_replay_is_idempotent() {
-        let mut e = Escalator::new(config());
-        let a = e.trigger(&alarm("alarm.raised", 1), 1);
-        let b = e.trigger(&alarm("alarm.raised", 2), 2);
-        assert!(a.opened && !b.opened);
-        assert_eq!(a.incident_id, b.incident_id);
-        // The same fact in a fresh engine (restart) gives the same ids.
-        let mut e2 = Escalator::new(config());
-        let c = e2.trigger(&alarm("alarm.raised", 1), 1);
-        assert_eq!(a.incident_id, c.incident_id);
-        let ids1: Vec<_> = e.tick(1).into_iter().map(|d| d.id).collect();
-        let ids2: Vec<_> = e2.tick(1).into_iter().map(|d| d.id).collect();
-        assert_eq!(ids1, ids2);
-    }
-
-    #[test]
-    fn different_subjects_from_one_actor_are_different_incidents() {
-        let mut e = Escalator::new(config());
-        let down = |cam: &str, t: i64| {
-            Fact::new("health.camera_down", Actor::System, t)
-                .with("camera", cam)
-                .with("last_frame_ms", t - 5_000)
-        };
-        let a = e.trigger(&down("cam-1", 1), 1);
-        let b = e.trigger(&down("cam-2", 2), 2);
-        let c = e.trigger(&down("cam-1", 3), 3);
-        assert!(a.opened && b.opened && !c.opened);
-        assert_ne!(a.incident_id, b.incident_id);
-        assert_eq!(a.incident_id, c.incident_id);
-        let keyed = |k: &str, t: i64| down("cam-9", t).with("dedupe_key", k);
-        assert!(e.trigger(&keyed("x", 4), 4).opened);
-        assert!(!e.trigger(&keyed("x", 5), 5).opened);
-        assert!(e.trigger(&keyed("y", 6), 6).opened);
-    }
-
-    #[test]
-    fn unmatched_fact_opens_nothing_and_incidents_expire() {
-        let mut e = Escalator::new(config());
-        assert_eq!(e.trigger(&alarm("door.opened", 1), 1).incident_id, None);
-        let id = e
-            .trigger(&alarm("alarm.raised", 1), 1)
-            .incident_id
-            .expect("id");
-        e.tick(1_000_000);
-        assert_eq!(e.incident_count(), 1);
-        e.tick(1_000_000 + 3_600_001);
-        assert_eq!(e.incident_count(), 0);
-        assert!(matches!(
-            e.acknowledge(&id, "u", 2),
-            Err(AckError::UnknownIncident(_))
-        ));
-    }
-
-    #[test]
-    fn demo_site_chains_check_clean_for_il() {
-        let site = SiteConfig::parse("demo.toml", DEMO_SITE_TOML).expect("demo parses");
-        let e = Escalator::new(EscalatorConfig {
-            notify: site.notify.clone(),
-            channel_rules: vec![ChannelRule::il_failures()],
-            ..EscalatorConfig::default()
-        });
-        assert_eq!(e.check(&["health.camera_down", "alarm.raised"]), vec![]);
-        let mut notify = site.notify;
-        for c in &mut notify.chains {
-            for s in &mut c.steps {
-                s.channel = Channel::Email;
-            }
-        }
-        let e = Escalator::new(EscalatorConfig {
-            notify,
-            channel_rules: vec![ChannelRule::il_failures()],
-            ..EscalatorConfig::default()
-        });
-        assert!(!e.check(&["health.camera_down"]).is_empty());
-    }
-
-    proptest! {
-        #[test]
-        fn never_panics_on_odd_input(
-            kind in "[a-z.*_]{0,12}",
-            time_ms in any::<i64>(),
-            now_ms in any::<i64>(),
-            later in any::<i64>(),
-            after_s in any::<u32>(),
-            visibility in proptest::option::of("[a-z]{0,10}"),
-        ) {
-            let mut cfg = config();
-            cfg.notify.chains.push(Chain {
-                id: "any".into(),
-                applies_to: vec!["*".into(), kind.clone()],
-                steps: vec![step("manager", Channel::Sms, after_s)],
-            });
-            let mut e = Escalator::new(cfg);
-            let mut f = Fact::new(kind, Actor::System, time_ms);
-            if let Some(v) = visibility { f = f.with(VISIBILITY_KEY, v); }
-            let out = e.trigger(&f, now_ms);
-            let _ = e.tick(later);
-            let _ = e.next_due_ms();
-            if let Some(id) = out.incident_id {
-                let _ = e.acknowledge(&id, "u", later);
-                prop_assert!(e.tick(i64::MAX).is_empty());
-            }
-        }
-    }
-
-    fn arb_channel() -> impl Strategy<Value = Channel> {
-        prop_oneof![
-            Just(Channel::Sms),
-            Just(Channel::Voice),
-            Just(Channel::Email)
-        ]
-    }
-
-    #[derive(Debug, Clone)]
-    enum Op {
-        Trigger { kind: u8, actor: u8, silent: bool },
-        Ack { which: u8 },
-        Advance { ms: u32 },
-    }
-
-    fn arb_op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            (0u8..4, 0u8..3, any::<bool>()).prop_map(|(kind, actor, silent)| Op::Trigger {
-                kind,
-                actor,
-                silent
-            }),
-            any::<u8>().prop_map(|which| Op::Ack { which }),
-            (0u32..300_000).prop_map(|ms| Op::Advance { ms }),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn engine_invariants(
-            steps in proptest::collection::vec((0usize..5, arb_channel(), 0u32..400), 0..8),
-            ops in proptest::collection::vec(arb_op(), 0..60),
-        ) {
-            let ids = ["manager", "owner", "monitor", "psap", "ghost"];
-            let mut cfg = config();
-            cfg.notify.chains.push(Chain {
-                id: "random".into(),
-                applies_to: vec!["*".into()],
-                steps: steps.iter().map(|(c, ch, a)| step(ids[*c], *ch, *a)).collect(),
-            });
-            let monitoring = cfg.monitoring_contacts.clone();
-            let mut e = Escalator::new(cfg);
-            let kinds = ["alarm.raised", "health.camera_down", "door.forced", "alarm.duress"];
-            let mut now: i64 = 1_000;
-            let mut opened: Vec<String> = Vec::new();
-            let mut acked: BTreeMap<String, i64> = BTreeMap::new();
-            let mut last_due: BTreeMap<String, i64> = BTreeMap::new();
-            for op in ops {
-                match op {
-                    Op::Trigger { kind, actor, silent } => {
-                        let mut f = Fact::new(kinds[kind as usize], Actor::Device(format!("d{actor}")), now - 10);
-                        if silent { f = f.with(VISIBILITY_KEY, VISIBILITY_MONITORING); }
-                        if let Some(id) = e.trigger(&f, now).incident_id { opened.push(id); }
-                    }
-                    Op::Ack { which } => {
-                        if !opened.is_empty() {
-                            let id = opened[which as usize % opened.len()].clone();
-                            if e.acknowledge(&id, "user:x", now).is_ok() {
-                                prop_assert!(acked.insert(id, now).is_none());
-                            }
-                        }
-                    }
-                    Op::Advance { ms } => now += i64::from(ms),
-                }
-                for d in e.tick(now) {
-                    // Due, never early.
-                    prop_assert!(d.due_ms <= now);
-                    // Never after an acknowledgment.
-                    prop_assert!(!acked.contains_key(&d.incident_id));
-                    // Silent alarms only to monitoring contacts.
-                    if d.silent { prop_assert!(monitoring.contains(&d.contact)); }
-                    // IL: failures never by email.
-                    if d.trigger_kind.starts_with("health.") { prop_assert!(d.channel != Channel::Email); }
-                    // In order within an incident.
-                    let prev = last_due.insert(d.incident_id.clone(), d.due_ms);
-                    prop_assert!(prev.is_none_or(|p| p <= d.due_ms));
-                    prop_assert!(d.due_ms >= d.triggered_ms);
-                }
-                if let Some(n) = e.next_due_ms() { prop_assert!(n > now); }
-            }
-        }
-    }
-}
+mod tests;

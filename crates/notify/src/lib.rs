@@ -29,6 +29,7 @@
 
 pub mod channel;
 pub mod dispatcher;
+pub mod episode;
 pub mod escalation;
 pub mod facts;
 pub mod outbox;

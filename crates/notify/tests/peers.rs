@@ -273,6 +273,7 @@ async fn provider_503_is_retried_and_il_failure_reaches_people_by_phone_only() {
         site: SiteIdentity {
             name: "Test site".into(),
             address: "1 Main St".into(),
+            ..SiteIdentity::default()
         },
         ..EscalatorConfig::default()
     });
@@ -459,6 +460,7 @@ async fn silent_holdup_dials_the_agency_and_nobody_else() {
         site: SiteIdentity {
             name: "Test site".into(),
             address: "1 Main St, Columbus OH".into(),
+            ..SiteIdentity::default()
         },
         ..EscalatorConfig::default()
     });

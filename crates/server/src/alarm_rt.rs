@@ -326,7 +326,9 @@ impl AlarmRuntime {
         z.test = s.test;
         z.source_time_ms = s.event_time.map(|t| t.as_millisecond());
         z.seq = Some(u64::from(s.seq));
-        match event_code(&s.code, restore, zone) {
+        match event_code(&s.code, restore, zone)
+            .or_else(|| strongroom_alarm::signal::fallback_mapping(&s.code, restore))
+        {
             Some(m) => {
                 self.drive(Input::Signal(z.with_mapping(m)), true, Some(key))
                     .await?;
@@ -1305,7 +1307,9 @@ pub async fn start_resuming(
             site: SiteIdentity {
                 name: config.site.name.clone(),
                 address: config.site.address.clone(),
+                timezone: config.site.timezone.clone(),
             },
+            device_names: strongroom_notify::episode::device_names(&config),
             retain_ms: 0,
         };
         let escalator = Escalator::new(esc_cfg.clone());
@@ -1374,15 +1378,27 @@ pub async fn start_resuming(
         tasks.push(tokio::spawn(notifier.clone().run_timer(stop_rx.clone())));
         // Replay unacknowledged incidents of the recent past.
         let recent = recent_facts(&store, &site.id, now_ms - REPLAY_WINDOW_MS).await?;
-        let acked: BTreeSet<String> = recent
+        let acked: BTreeMap<String, (String, i64)> = recent
             .iter()
             .filter(|f| f.kind == "notify.acknowledged")
-            .filter_map(|f| f.payload.get("incident_id")?.as_str().map(str::to_owned))
+            .filter_map(|f| {
+                let id = f.payload.get("incident_id")?.as_str()?.to_owned();
+                let by = f.payload.get("by").and_then(Value::as_str).unwrap_or("");
+                Some((id, (by.to_owned(), f.time_ms)))
+            })
             .collect();
         let mut scratch = Escalator::new(esc_cfg);
         for f in recent.iter().filter(|f| notifiable(f)) {
-            let id = scratch.trigger(f, f.time_ms).incident_id;
-            if id.as_ref().is_some_and(|i| acked.contains(i)) {
+            let out = scratch.trigger(f, f.time_ms);
+            // An acknowledged failure is rebuilt without sending anything, so that its restore
+            // is still notified; a restore is always replayed (the outbox drops a notice it
+            // already sent).
+            if !out.restored
+                && let Some((by, ack_ms)) = out.incident_id.as_ref().and_then(|i| acked.get(i))
+            {
+                if let Err(e) = notifier.replay_acknowledged(f, f.time_ms, by, *ack_ms) {
+                    tracing::error!(error = %e, "notify replay");
+                }
                 continue;
             }
             match notifier.replay(f, f.time_ms).await {

@@ -102,7 +102,8 @@ pub struct VideoOptions {
     pub retention_interval_s: u64,
     /// Free space the retention planner keeps.
     pub reserve_bytes: u64,
-    /// Longest reconnect delay for a camera that is down.
+    /// Longest reconnect delay for a camera that is down (2 s: recording resumes within 2 s of
+    /// the camera answering again).
     pub backoff_max_ms: u64,
     /// Limit for RTSP DESCRIBE/SETUP/PLAY.
     pub connect_timeout_ms: u64,
@@ -114,7 +115,7 @@ impl Default for VideoOptions {
             segment_s: 60,
             retention_interval_s: 3_600,
             reserve_bytes: 1 << 30,
-            backoff_max_ms: 30_000,
+            backoff_max_ms: 2_000,
             connect_timeout_ms: 10_000,
         }
     }

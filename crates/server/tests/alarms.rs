@@ -939,3 +939,67 @@ panel = "panel-2"
     );
     second.shutdown().await;
 }
+
+/// Fail safe: a burglary from a zone the site file does not name (an installer added it at the
+/// panel and forgot the file) is not left in the journal alone. The panel's report is ACKed and
+/// becomes an operator alarm "unknown point" with the panel, zone and code, the manager gets the
+/// SMS, and the journal holds the task to map the zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alarm_from_an_unknown_zone_reaches_the_operator_and_the_chain() {
+    let Some(p) = peers() else { return };
+    let sink_port = free_port();
+    let sink_port_s = sink_port.to_string();
+    let sink = PeerProc::spawn(
+        &p,
+        "webhook_sink.py",
+        &["--port", &sink_port_s, "--duration", "60"],
+    );
+    let sv = server(&site_toml("alm-unknown", sink_port, ONE_STEP_CHAIN)).await;
+    let rt = sv.site.alarm.get().expect("alarm runtime");
+    let port = rt.receiver_tcp_addr().expect("receiver").port().to_string();
+    let op = sv.user("op", Role::MonitoringOperator).await;
+    let (ok, out) = dialler(
+        &p,
+        &[
+            "--port",
+            &port,
+            "--account",
+            "1234",
+            "--code",
+            "130",
+            "--zone",
+            "99",
+            "--area",
+            "1",
+            "--seq",
+            "41",
+        ],
+    )
+    .await;
+    assert!(ok, "not ACKed: {out}");
+    let (_, list) = sv.get(&op, "/alarms").await;
+    let point = alarm_of_type(&list, "unknown_point").expect("an operator alarm");
+    assert_eq!(point["zone"], 99, "{point}");
+    let tasks = sv.events("alarm.signal_unmapped").await;
+    assert!(
+        tasks
+            .iter()
+            .any(|(_, p)| p["task"].as_str().is_some_and(|t| t.contains("zone 99"))),
+        "{tasks:?}"
+    );
+    let sms = poll(WAIT, || async {
+        let l = sink.snapshot();
+        sms_to(&l, "+15550000001")
+            .iter()
+            .any(|m| {
+                m["body"]["Body"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("unknown_point")
+            })
+            .then_some(())
+    })
+    .await;
+    assert!(sms.is_some(), "no SMS: {:?}", sink.snapshot());
+    rt.shutdown().await;
+}

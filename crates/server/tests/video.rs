@@ -9,11 +9,14 @@
 //! `STRONGROOM_REQUIRE_PEERS=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
+mod common_camsim;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use common_camsim::{skip, start_camsim};
 
 use serde_json::{Value, json};
 use strongroom_domain::auth::Role;
@@ -24,114 +27,6 @@ use strongroom_server::state::{Settings, StartCtx};
 use strongroom_server::video_rt::{self, VideoOptions};
 use strongroom_server::{AppState, SiteRuntime};
 use strongroom_store::{JournalHandle, SiteRow, Store, migrate};
-
-fn peers_dir() -> PathBuf {
-    std::env::var_os("STRONGROOM_PEERS_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/peers"),
-        PathBuf::from,
-    )
-}
-
-fn peers_required() -> bool {
-    std::env::var("STRONGROOM_REQUIRE_PEERS").as_deref() == Ok("1")
-}
-
-fn skip(reason: &str) {
-    assert!(!peers_required(), "peer required but unavailable: {reason}");
-    println!("SKIP: {reason}");
-}
-
-struct Camsim {
-    child: Child,
-    stdin: ChildStdin,
-    urls: Vec<String>,
-}
-
-impl Drop for Camsim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Camsim {
-    fn control(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").expect("camsim stdin");
-        self.stdin.flush().expect("camsim stdin flush");
-    }
-}
-
-fn start_camsim() -> Option<Camsim> {
-    let python = Path::new("/usr/bin/python3");
-    let script = peers_dir().join("camsim.py");
-    if !python.exists() || !script.exists() {
-        skip(&format!(
-            "{} or {} not found",
-            python.display(),
-            script.display()
-        ));
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    let mut child = match Command::new(python)
-        .arg(&script)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "-n",
-            "2",
-        ])
-        .args([
-            "--width", "640", "--height", "360", "--fps", "15", "--keyint", "15",
-        ])
-        .args(["--one-encoder", "--stdin-control", "--duration", "120"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("cannot run camsim: {e}"));
-            return None;
-        }
-    };
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let stdin = child.stdin.take().expect("stdin");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(l).is_err() {
-                break;
-            }
-        }
-    });
-    std::thread::spawn(move || for _ in BufReader::new(stderr).lines().map_while(Result::ok) {});
-    let mut cs = Camsim {
-        child,
-        stdin,
-        urls: Vec::new(),
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while cs.urls.len() < 2 {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(l) if l.starts_with("rtsp://") => cs.urls.push(l),
-            Ok(_) => {}
-            Err(_) => {
-                let st = cs.child.try_wait();
-                skip(&format!("camsim did not start within 20 s ({st:?})"));
-                return None;
-            }
-        }
-    }
-    Some(cs)
-}
 
 fn have_ffprobe() -> bool {
     Command::new("ffprobe")

@@ -59,7 +59,8 @@ pub struct RecorderConfig {
 }
 
 impl RecorderConfig {
-    /// Production defaults: 60 s segments, 3 s stall/down threshold, 0.5 s → 30 s backoff.
+    /// Production defaults: 60 s segments, 3 s stall/down threshold, 0.5 s → 2 s backoff (a camera
+    /// that answers again records within 2 s: the gap is the outage, not the back-off).
     pub fn new(storage_dir: impl Into<PathBuf>) -> Self {
         RecorderConfig {
             storage_dir: storage_dir.into(),
@@ -67,7 +68,7 @@ impl RecorderConfig {
             frame_timeout_ms: 3_000,
             connect_timeout_ms: 10_000,
             backoff_initial_ms: 500,
-            backoff_max_ms: 30_000,
+            backoff_max_ms: 2_000,
             down_after_ms: 3_000,
             health_tick_ms: 250,
             emit_segment_events: true,
