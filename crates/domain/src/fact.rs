@@ -168,6 +168,8 @@ pub mod kinds {
     pub const LOGIN_SUCCEEDED: &str = "auth.login_succeeded";
     /// A login failed (wrong password, wrong code, unknown user, locked out).
     pub const LOGIN_FAILED: &str = "auth.login_failed";
+    /// One address failed to log in on many accounts in a short time (`client`, `accounts`).
+    pub const PASSWORD_SPRAY: &str = "auth.password_spray";
     /// A user logged out.
     pub const LOGOUT: &str = "auth.logout";
     /// A request was refused for lack of permission.

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod fact;
 pub mod jurisdiction;
 pub mod site;
+pub mod throttle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use fact::{Actor, Fact};

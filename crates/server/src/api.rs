@@ -119,24 +119,64 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// Refuses an attempt the login throttle holds back (journaled as `auth.login_failed`).
+async fn throttled(
+    state: &AppState,
+    account: &str,
+    client: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    use strongroom_domain::throttle::Verdict;
+    let verdict = state.login_throttle(|t| t.check(account, client, now));
+    let (retry_ms, message) = match &verdict {
+        Verdict::Allow => return Ok(()),
+        Verdict::PairDelayed { retry_after_ms } => (
+            *retry_after_ms,
+            "too many failed logins for this account from this address",
+        ),
+        Verdict::ClientLimited { retry_after_ms } => {
+            (*retry_after_ms, "too many failed logins from this address")
+        }
+        Verdict::GlobalLimited { retry_after_ms } => (
+            *retry_after_ms,
+            "too many failed logins on this server; addresses that failed must wait",
+        ),
+    };
+    journal_everywhere(
+        state,
+        Fact::new(kinds::LOGIN_FAILED, Actor::User(account.to_owned()), now)
+            .with("reason", verdict.reason())
+            .with("client", client.to_owned())
+            .with("retry_after_ms", retry_ms),
+    )
+    .await;
+    Err(ApiError::TooMany(format!(
+        "{message}; try again in {} s",
+        (retry_ms + 999) / 1000
+    )))
+}
+
+/// Records a failed attempt with the throttle; journals a password spray when one shows.
+async fn note_failure(state: &AppState, account: &str, client: &str, now: i64) {
+    if let Some(spray) = state.login_throttle(|t| t.failed(account, client, now)) {
+        tracing::warn!(client = %spray.client, accounts = ?spray.accounts, "password spray");
+        journal_everywhere(
+            state,
+            Fact::new(kinds::PASSWORD_SPRAY, Actor::System, now)
+                .with("client", spray.client)
+                .with("accounts", spray.accounts),
+        )
+        .await;
+    }
+}
+
 async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now_ms();
-    if !state.login_budget_ok(&client, now) {
-        journal_everywhere(
-            &state,
-            Fact::new(kinds::LOGIN_FAILED, Actor::User(body.username.clone()), now)
-                .with("reason", "rate_limited")
-                .with("client", client.clone()),
-        )
-        .await;
-        return Err(ApiError::TooMany(
-            "too many failed logins from this address; wait a minute".into(),
-        ));
-    }
+    throttled(&state, &body.username, &client, now).await?;
     let user = state.store.user(&body.username).await?;
     let fail = |reason: &'static str| {
         Fact::new(kinds::LOGIN_FAILED, Actor::User(body.username.clone()), now)
@@ -146,11 +186,12 @@ async fn login(
     let Some(user) = user else {
         // Same work as a real check, so a wrong name and a wrong password look alike.
         let _ = passwords::verify_password(&body.password, passwords::dummy_hash());
-        state.note_login_failure(&client, now);
+        note_failure(&state, &body.username, &client, now).await;
         journal_everywhere(&state, fail("unknown_user")).await;
         return Err(ApiError::Forbidden("wrong user name or password".into()));
     };
     if user.locked_until_ms > now {
+        // A lock from before per-address throttling; it expires by itself.
         journal_everywhere(&state, fail("locked_out")).await;
         return Err(ApiError::TooMany(
             "account locked after repeated failures; try again later".into(),
@@ -158,10 +199,8 @@ async fn login(
     }
     let ok = passwords::verify_password(&body.password, &user.password_hash);
     if !ok || user.disabled {
-        state.note_login_failure(&client, now);
-        let lock = (user.failed_logins + 1 >= state.settings.lockout_after_failures)
-            .then_some(now + state.settings.lockout_ms);
-        state.store.record_login(&user.name, false, lock).await?;
+        note_failure(&state, &user.name, &client, now).await;
+        state.store.record_login(&user.name, false, None).await?;
         journal_everywhere(
             &state,
             fail(if user.disabled {
@@ -191,6 +230,7 @@ async fn login(
         })
         .await?;
     if !mfa_required {
+        state.login_throttle(|t| t.succeeded(&user.name, &client));
         state.store.record_login(&user.name, true, None).await?;
         journal_everywhere(
             &state,
@@ -227,20 +267,14 @@ async fn login_totp(
     JsonBody(body): JsonBody<CodeBody>,
 ) -> Result<Json<Value>, ApiError> {
     let now = state.clock.now_ms();
-    if !state.login_budget_ok(&client, now) {
-        return Err(ApiError::TooMany(
-            "too many failed codes from this address; wait a minute".into(),
-        ));
-    }
+    throttled(&state, &half.user.name, &client, now).await?;
     let secret = half.user.totp_secret.clone().unwrap_or_default();
     let now_s = u64::try_from(now / 1000).unwrap_or(0);
     if secret.starts_with("pending:") || !passwords::totp_check(&secret, &body.code, now_s) {
-        state.note_login_failure(&client, now);
-        let lock = (half.user.failed_logins + 1 >= state.settings.lockout_after_failures)
-            .then_some(now + state.settings.lockout_ms);
+        note_failure(&state, &half.user.name, &client, now).await;
         state
             .store
-            .record_login(&half.user.name, false, lock)
+            .record_login(&half.user.name, false, None)
             .await?;
         journal_everywhere(
             &state,
@@ -255,6 +289,7 @@ async fn login_totp(
         .await;
         return Err(ApiError::Forbidden("wrong code".into()));
     }
+    state.login_throttle(|t| t.succeeded(&half.user.name, &client));
     state
         .store
         .pass_session_mfa(&half.session.token_hash)

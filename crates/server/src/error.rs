@@ -113,11 +113,34 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
+    let is_report = h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
+        && h.contains_key(header::CONTENT_DISPOSITION);
+    let csp = if is_report {
+        report_csp().clone()
+    } else {
         HeaderValue::from_static(
             "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-        ),
-    );
+        )
+    };
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     res
+}
+
+/// The policy of an HTML report (served with a Content-Disposition): nothing may load or run
+/// but the reports' own inline stylesheet, allowed by its SHA-256.
+pub fn report_csp() -> &'static HeaderValue {
+    static CSP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(
+            strongroom_compliance::report::html::STYLE.as_bytes(),
+        ));
+        HeaderValue::from_str(&format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' data:; frame-ancestors 'none'"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))
+    })
 }

@@ -20,6 +20,7 @@ pub mod compliance_rt;
 pub mod console;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod passwords;
 pub mod reload;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
             4 * 1024 * 1024,
         ))
         .layer(axum::Extension(doc))
+        .layer(axum::middleware::from_fn(metrics::track_http))
         .layer(axum::middleware::from_fn(error::catch_panic))
         .layer(axum::middleware::from_fn(error::security_headers))
         .with_state(state)

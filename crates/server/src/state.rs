@@ -16,10 +16,9 @@ use strongroom_store::{JournalHandle, Store};
 pub struct Settings {
     /// Session lifetime.
     pub session_ttl_ms: i64,
-    /// Failed logins in a row before the account locks.
-    pub lockout_after_failures: i64,
-    /// How long a lockout lasts.
-    pub lockout_ms: i64,
+    /// Login throttling per (account, address), per address and server-wide; no account lockout
+    /// (which anyone could turn against the owner).
+    pub login_limits: strongroom_domain::throttle::ThrottleLimits,
     /// Set the `Secure` attribute on cookies (on unless a test runs plain HTTP off localhost).
     pub secure_cookies: bool,
 }
@@ -28,8 +27,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             session_ttl_ms: 12 * 3_600_000,
-            lockout_after_failures: 5,
-            lockout_ms: 15 * 60_000,
+            login_limits: strongroom_domain::throttle::ThrottleLimits::default(),
             secure_cookies: true,
         }
     }
@@ -45,8 +43,8 @@ pub struct AppState {
     /// Settings.
     pub settings: Arc<Settings>,
     sites: Arc<RwLock<HashMap<String, Arc<SiteRuntime>>>>,
-    /// Failed login attempts per client address in the current minute (rate limit).
-    pub login_attempts: Arc<Mutex<HashMap<String, (i64, u32)>>>,
+    /// Failed logins per (account, address), per address and server-wide.
+    login_throttle: Arc<Mutex<strongroom_domain::throttle::LoginThrottle>>,
 }
 
 impl AppState {
@@ -55,9 +53,11 @@ impl AppState {
         AppState {
             store,
             clock,
+            login_throttle: Arc::new(Mutex::new(strongroom_domain::throttle::LoginThrottle::new(
+                settings.login_limits.clone(),
+            ))),
             settings: Arc::new(settings),
             sites: Arc::new(RwLock::new(HashMap::new())),
-            login_attempts: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -84,28 +84,15 @@ impl AppState {
         v
     }
 
-    /// Whether `client` is still within its failed-login budget (10 failures a minute).
-    pub fn login_budget_ok(&self, client: &str, now_ms: i64) -> bool {
-        self.login_failures_this_minute(client, now_ms, 0)
-            .is_some_and(|n| n < 10)
-    }
-
-    /// Records a failed login from `client`.
-    pub fn note_login_failure(&self, client: &str, now_ms: i64) {
-        let _ = self.login_failures_this_minute(client, now_ms, 1);
-    }
-
-    /// Adds `add` to `client`'s failures in the current minute (a new minute starts from zero);
-    /// returns the count, or `None` if the table is unusable.
-    fn login_failures_this_minute(&self, client: &str, now_ms: i64, add: u32) -> Option<u32> {
-        let mut m = self.login_attempts.lock().ok()?;
-        let minute = now_ms / 60_000;
-        let e = m.entry(client.to_owned()).or_insert((minute, 0));
-        if e.0 != minute {
-            *e = (minute, 0);
+    /// Runs `f` on the login throttle.
+    pub fn login_throttle<T>(
+        &self,
+        f: impl FnOnce(&mut strongroom_domain::throttle::LoginThrottle) -> T,
+    ) -> T {
+        match self.login_throttle.lock() {
+            Ok(mut t) => f(&mut t),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
         }
-        e.1 += add;
-        Some(e.1)
     }
 }
 

@@ -65,6 +65,13 @@ pub fn server_config(
 
 /// Accepts TLS connections on `listener` and serves `app` until the process ends.
 pub async fn serve_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>, app: Router) {
+    // Over TLS, browsers are told to use nothing else for a year (HSTS).
+    let app = app.layer(
+        tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        ),
+    );
     let acceptor = TlsAcceptor::from(tls);
     loop {
         let (tcp, peer): (_, SocketAddr) = match listener.accept().await {

@@ -171,6 +171,21 @@ impl VideoRuntime {
         &self.exports_dir
     }
 
+    /// Each recorded camera and whether its health monitor has it down.
+    pub fn camera_health(&self) -> Vec<(String, bool)> {
+        let cameras = self.cameras.borrow().clone();
+        let health = strongroom_video::health::lock(&self.health);
+        cameras
+            .iter()
+            .map(|c| (c.key.clone(), health.is_down(&c.key)))
+            .collect()
+    }
+
+    /// The database the recordings are indexed in.
+    pub fn index_pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Whether `config`'s cameras can be recorded; no side effects.
     pub fn check_config(config: &SiteConfig) -> Result<(), String> {
         for c in &config.cameras {

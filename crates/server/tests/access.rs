@@ -310,7 +310,31 @@ async fn vault_two_person_rule_and_daily_log() {
         .get_raw("/access/vault-log?date=2025-06-16&format=html")
         .await;
     assert!(ct.starts_with("text/html"));
-    assert!(String::from_utf8(html).unwrap().contains("Gina Vault"));
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("Gina Vault"));
+    // The page's Content-Security-Policy allows exactly its inline stylesheet, by hash.
+    let style = html
+        .split("<style>")
+        .nth(1)
+        .and_then(|r| r.split("</style>").next())
+        .unwrap();
+    let csp = strongroom_server::error::report_csp().to_str().unwrap();
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style));
+    assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+    let res = reg
+        .http
+        .get(reg.url("/access/vault-log?date=2025-06-16&format=html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok()),
+        Some(csp)
+    );
     let (_, ct, pdf) = reg
         .get_raw("/access/vault-log?date=2025-06-16&format=pdf")
         .await;

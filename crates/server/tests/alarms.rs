@@ -15,7 +15,9 @@ mod common_alarm;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common_alarm::{PeerProc, dialler, free_port, peers, poll, server, server_on, start_store};
+use common_alarm::{
+    PeerProc, dialler, free_port, peers, poll, server, server_on, sms_provider, start_store,
+};
 use serde_json::{Value, json};
 use strongroom_domain::auth::Role;
 
@@ -828,13 +830,7 @@ async fn access_alarms_reach_the_queue_and_a_silent_panel_is_a_failure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_adds_an_account_a_sensor_and_a_chain() {
     let Some(p) = peers() else { return };
-    let sink_port = free_port();
-    let sink_port_s = sink_port.to_string();
-    let sink = PeerProc::spawn(
-        &p,
-        "webhook_sink.py",
-        &["--port", &sink_port_s, "--duration", "60"],
-    );
+    let (sink, sink_port) = sms_provider(&p, 60);
     let rx_port = free_port();
     let fixed = |extra: &str| {
         site_toml("alm-reload", sink_port, extra).replace(
@@ -947,13 +943,7 @@ panel = "panel-2"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alarm_from_an_unknown_zone_reaches_the_operator_and_the_chain() {
     let Some(p) = peers() else { return };
-    let sink_port = free_port();
-    let sink_port_s = sink_port.to_string();
-    let sink = PeerProc::spawn(
-        &p,
-        "webhook_sink.py",
-        &["--port", &sink_port_s, "--duration", "60"],
-    );
+    let (sink, sink_port) = sms_provider(&p, 60);
     let sv = server(&site_toml("alm-unknown", sink_port, ONE_STEP_CHAIN)).await;
     let rt = sv.site.alarm.get().expect("alarm runtime");
     let port = rt.receiver_tcp_addr().expect("receiver").port().to_string();

@@ -10,7 +10,7 @@ mod common_camsim;
 
 use std::time::{Duration, Instant};
 
-use common_alarm::{PeerProc, free_port, peers, poll, server};
+use common_alarm::{notify_manager_toml, peers, poll, server, sms_provider};
 use common_camsim::start_camsim;
 use serde_json::Value;
 use strongroom_domain::auth::Role;
@@ -30,13 +30,7 @@ const OUTAGES: usize = 10;
 async fn each_camera_failure_and_restore_reaches_the_manager() {
     let Some(p) = peers() else { return };
     let Some(mut cs) = start_camsim() else { return };
-    let sink_port = free_port();
-    let sink_port_s = sink_port.to_string();
-    let sink = PeerProc::spawn(
-        &p,
-        "webhook_sink.py",
-        &["--port", &sink_port_s, "--duration", "120"],
-    );
+    let (sink, sink_port) = sms_provider(&p, 120);
     let toml = format!(
         r#"
 [site]
@@ -52,22 +46,14 @@ id = "cam1"
 name = "Vault camera"
 rtsp_url = "{}"
 
-[notify.webhook]
-sms_url = "http://127.0.0.1:{sink_port}/sms"
-voice_url = "http://127.0.0.1:{sink_port}/voice"
-from = "+15550009999"
-
-[[notify.contact]]
-id = "manager"
-name = "Security manager"
-phone = "+15550000001"
-
+{notify}
 [[notify.chain]]
 id = "failures"
 applies_to = ["health.camera_down"]
 step = [ {{ contact = "manager", channel = "sms", after_s = 0 }} ]
 "#,
-        cs.urls[0]
+        cs.urls[0],
+        notify = notify_manager_toml(sink_port),
     );
     let sv = server(&toml).await;
     let manager = "+15550000001";
@@ -140,6 +126,38 @@ step = [ {{ contact = "manager", channel = "sms", after_s = 0 }} ]
         OUTAGES,
         "one failure SMS per outage: {bodies:?}"
     );
+
+    // The operating figures: scraped from /metrics, parsed by the Prometheus project's own
+    // OpenMetrics parser, and read here.
+    let text = scrape_metrics(&sv).await;
+    check_with_prometheus_parser(&p.python, &text);
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+    };
+    assert!(value("strongroom_journal_events{site=\"fail-1\"}") > 20.0);
+    assert_eq!(
+        value("strongroom_camera_up{site=\"fail-1\",camera=\"cam1\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("strongroom_notify_outbox_pending{site=\"fail-1\"}"),
+        0.0
+    );
+    assert!(value("strongroom_projection_lag_events{site=\"fail-1\"}") >= 0.0);
+    let _ = value("strongroom_recorder_retained_frames{site=\"fail-1\",camera=\"cam1\"}");
+    assert!(
+        value(
+            "strongroom_http_requests_total{method=\"GET\",route=\"/api/v1/sites/{site}/video/cameras\",status=\"200\"}"
+        ) >= 1.0
+    );
+    assert!(
+        text.contains("strongroom_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
     if let Some(rt) = sv.site.alarm.get() {
         rt.shutdown().await;
     }
@@ -161,4 +179,141 @@ async fn gaps_of(sv: &common_alarm::Server, camera: &str) -> Vec<i64> {
         .into_iter()
         .map(|g| (g.end_90k - g.start_90k) / 90)
         .collect()
+}
+
+/// Guesses cannot lock the owner out, and a password spray reaches a person: an address that
+/// guesses the administrator's password is held back (429) while the administrator, from a
+/// clean address, logs in; an address failing on five accounts is journaled as a spray and the
+/// chain for it sends the manager an SMS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_do_not_lock_the_owner_out_and_a_spray_is_notified() {
+    let Some(p) = peers() else { return };
+    let (sink, sink_port) = sms_provider(&p, 60);
+    let toml = format!(
+        r#"
+[site]
+id = "auth-1"
+name = "Login Test"
+jurisdiction = "il-dispensary"
+timezone = "America/Chicago"
+
+{notify}
+[[notify.chain]]
+id = "security"
+applies_to = ["auth.password_spray"]
+step = [ {{ contact = "manager", channel = "sms", after_s = 0 }} ]
+"#,
+        notify = notify_manager_toml(sink_port),
+    );
+    let sv = server(&toml).await;
+    let _ = sv.user("admin", Role::Admin).await;
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(Some(ip.parse().expect("ip")))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client")
+    };
+    let login = |c: reqwest::Client, user: &'static str, password: &'static str| {
+        let url = format!("{}/api/v1/login", sv.base);
+        async move {
+            c.post(url)
+                .json(&serde_json::json!({"username": user, "password": password}))
+                .send()
+                .await
+                .expect("login")
+                .status()
+                .as_u16()
+        }
+    };
+    let attacker = from("127.0.0.2");
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(login(attacker.clone(), "admin", "guess").await);
+    }
+    assert_eq!(&statuses[..5], &[403; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    let owner = from("127.0.0.1");
+    assert_eq!(
+        login(owner, "admin", "correct horse battery staple").await,
+        200,
+        "the owner from a clean address gets in"
+    );
+
+    let sprayer = from("127.0.0.3");
+    for user in ["alice", "bob", "carol", "dave", "erin"] {
+        assert_eq!(login(sprayer.clone(), user, "Spring2026!").await, 403);
+    }
+    let spray = sv.events("auth.password_spray").await;
+    assert_eq!(spray.len(), 1, "{spray:?}");
+    assert_eq!(spray[0].1["client"], "127.0.0.3");
+    let sms = poll(Duration::from_secs(20), || async {
+        sms_bodies(&sink.snapshot(), "+15550000001")
+            .into_iter()
+            .find(|b| b.contains("password spray"))
+    })
+    .await;
+    assert!(sms.is_some(), "no SMS for the spray: {:?}", sink.snapshot());
+    if let Some(rt) = sv.site.alarm.get() {
+        rt.shutdown().await;
+    }
+}
+
+/// `GET /metrics` from the metrics application on its own listener.
+async fn scrape_metrics(sv: &common_alarm::Server) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = strongroom_server::metrics::router(sv.state.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let res = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("scrape");
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/openmetrics-text")),
+        "{:?}",
+        res.headers()
+    );
+    let text = res.text().await.expect("body");
+    task.abort();
+    text
+}
+
+/// Parses `text` with `prometheus_client.openmetrics.parser` (PyPI `prometheus-client`).
+fn check_with_prometheus_parser(python: &std::path::Path, text: &str) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import sys\nfrom prometheus_client.openmetrics.parser import text_string_to_metric_families as p\nfams = list(p(sys.stdin.read()))\nprint(len(fams))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("parser");
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser refuses /metrics: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let families: usize = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert!(families >= 8, "{families} metric families");
 }

@@ -62,6 +62,20 @@ pub async fn rebuild(store: &Store, site_id: &str) -> Result<u64, StoreError> {
     catch_up(store, site_id).await
 }
 
+/// The last journal sequence the projections have applied.
+pub async fn projected_seq(store: &Store, site_id: &str) -> Result<u64, StoreError> {
+    cursor(store, site_id).await
+}
+
+/// Notification deliveries waiting in the outbox.
+pub async fn outbox_pending(store: &Store, site_id: &str) -> Result<u64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) FROM outbox WHERE site_id = $1 AND state = 'pending'")
+        .bind(site_id)
+        .fetch_one(store.pool())
+        .await?;
+    to_u64(row.try_get(0)?, "count")
+}
+
 async fn cursor(store: &Store, site_id: &str) -> Result<u64, StoreError> {
     let row =
         sqlx::query("SELECT last_seq FROM projection_cursor WHERE name = $1 AND site_id = $2")

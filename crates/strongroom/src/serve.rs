@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// Write the bound address to this file once listening (for scripts using port 0).
     #[arg(long)]
     addr_file: Option<PathBuf>,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. 127.0.0.1:9464; off by
+    /// default. No login: bind it to a management network only.
+    #[arg(long, env = "STRONGROOM_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Simulator period in milliseconds (demo sites only).
     #[arg(long, default_value_t = 3000)]
     simulator_period_ms: u64,
@@ -227,6 +231,18 @@ pub async fn run(args: ServeArgs, clock: Arc<dyn Clock>) -> Result<ExitCode> {
         None => {
             println!("  log in with your user (no users? `strongroom user add NAME --role admin`)")
         }
+    }
+    if let Some(addr) = args.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        println!("  metrics:  http://{}/metrics", metrics.local_addr()?);
+        let app = strongroom_server::metrics::router(state.clone());
+        background.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, app).await {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        }));
     }
     let app = strongroom_server::router(state.clone());
     let shutdown = shutdown_signal();

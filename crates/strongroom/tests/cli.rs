@@ -474,6 +474,13 @@ async fn serves_https_when_a_certificate_is_configured() {
         .await
         .expect("https request");
     assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000"),
+        "HSTS over TLS"
+    );
     // Plain HTTP on the TLS port gets no answer.
     assert!(
         reqwest::get(format!("http://{}/healthz", server.addr))

@@ -175,7 +175,7 @@ impl HealthMonitor {
 pub type SharedHealth = Arc<Mutex<HealthMonitor>>;
 
 /// Locks the shared monitor, recovering from a poisoned lock (the state stays usable).
-pub(crate) fn lock(h: &SharedHealth) -> std::sync::MutexGuard<'_, HealthMonitor> {
+pub fn lock(h: &SharedHealth) -> std::sync::MutexGuard<'_, HealthMonitor> {
     h.lock().unwrap_or_else(|p| p.into_inner())
 }
 

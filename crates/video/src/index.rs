@@ -210,6 +210,20 @@ pub async fn cameras(pool: &AnyPool) -> Result<Vec<(i64, String)>> {
         .collect()
 }
 
+/// What the index holds per camera: (camera key, segments, frames, bytes), by camera key.
+pub async fn retained_totals(pool: &AnyPool) -> Result<Vec<(String, i64, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT c.camera_key, COUNT(s.seq), COALESCE(SUM(s.frame_count), 0), COALESCE(SUM(s.bytes), 0) \
+         FROM video_camera_stream c LEFT JOIN video_segment s ON s.camera_id = c.id \
+         GROUP BY c.camera_key ORDER BY c.camera_key",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect()
+}
+
 fn codec_text(c: Codec) -> &'static str {
     match c {
         Codec::H264 => "h264",

@@ -31,7 +31,9 @@ fn status_class(cell: &str) -> Option<&'static str> {
     }
 }
 
-const STYLE: &str = "body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#111;max-width:1100px}\
+/// The reports' one stylesheet, inlined in each page; the server allows exactly it by hash in
+/// the page's Content-Security-Policy.
+pub const STYLE: &str = "body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#111;max-width:1100px}\
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.5em;border-bottom:1px solid #ccc}\
 .hdr{color:#444;margin:0}table{border-collapse:collapse;width:100%;margin:.5em 0 1em;font-size:.85em}\
 th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}th{background:#eee}\

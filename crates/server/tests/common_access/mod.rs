@@ -298,7 +298,7 @@ pub struct Client {
 }
 
 impl Client {
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         if path.starts_with("/api") {
             format!("{}{path}", self.base)
         } else {

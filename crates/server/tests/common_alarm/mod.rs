@@ -121,6 +121,41 @@ impl Drop for PeerProc {
     }
 }
 
+/// The Twilio-style SMS/voice provider (`webhook_sink.py`) on a free port for `duration_s`
+/// seconds; returns it and its port.
+pub fn sms_provider(p: &Peers, duration_s: u32) -> (PeerProc, u16) {
+    let port = free_port();
+    let sink = PeerProc::spawn(
+        p,
+        "webhook_sink.py",
+        &[
+            "--port",
+            &port.to_string(),
+            "--duration",
+            &duration_s.to_string(),
+        ],
+    );
+    (sink, port)
+}
+
+/// A site file's `[notify.webhook]` for the provider on `port` and the site manager contact
+/// (`manager`, +15550000001).
+pub fn notify_manager_toml(port: u16) -> String {
+    format!(
+        r#"
+[notify.webhook]
+sms_url = "http://127.0.0.1:{port}/sms"
+voice_url = "http://127.0.0.1:{port}/voice"
+from = "+15550009999"
+
+[[notify.contact]]
+id = "manager"
+name = "Security manager"
+phone = "+15550000001"
+"#
+    )
+}
+
 /// Runs the my-dc09-spt dialler to completion; returns (exit ok, its output).
 pub async fn dialler(p: &Peers, args: &[&str]) -> (bool, String) {
     let mut cmd = tokio::process::Command::new(&p.python);
