@@ -298,6 +298,16 @@ impl<O: Outbox> Notifier<O> {
             .replay_acknowledged(fact, triggered_ms, by, ack_ms))
     }
 
+    /// The incidents held, newest first.
+    pub fn incidents(&self) -> Result<Vec<crate::escalation::IncidentView>, NotifyError> {
+        Ok(self.lock()?.incidents())
+    }
+
+    /// The incident an id or short code names.
+    pub fn resolve(&self, id_or_code: &str) -> Result<Option<String>, NotifyError> {
+        Ok(self.lock()?.resolve(id_or_code))
+    }
+
     /// Records an acknowledgment: later steps never fire and queued ones are cancelled.
     pub async fn acknowledge(
         &self,

@@ -247,6 +247,41 @@ struct Incident {
     closed_ms: Option<i64>,
     /// The failure episode this incident notifies, if its fact has a restore kind.
     episode: Option<String>,
+    /// The triggering fact's kind and what it is about (for screens).
+    kind: String,
+    source: String,
+}
+
+/// An incident as a screen or the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentView {
+    /// Incident id.
+    pub id: String,
+    /// The short code a person types or replies with ([`short_code`]).
+    pub code: String,
+    /// The triggering fact's kind.
+    pub kind: String,
+    /// What it is about (device name and id, zone, or actor).
+    pub source: String,
+    /// Onset, epoch ms.
+    pub onset_ms: i64,
+    /// Who acknowledged it, and when.
+    pub acknowledged_by: Option<String>,
+    /// When it was acknowledged, epoch ms.
+    pub acknowledged_ms: Option<i64>,
+    /// Escalation steps still to come.
+    pub pending_steps: usize,
+    /// For a failure: whether the device has not been restored yet.
+    pub failure_ongoing: bool,
+    /// A silent alarm (monitoring roles only).
+    pub silent: bool,
+}
+
+/// The short code of an incident: the last six characters of its id, upper case (what an SMS
+/// asks a person to type or reply with).
+pub fn short_code(incident_id: &str) -> String {
+    let n = incident_id.len();
+    incident_id[n.saturating_sub(6)..].to_ascii_uppercase()
 }
 
 impl Episode {
@@ -563,6 +598,8 @@ impl Escalator {
                 acknowledged: None,
                 closed_ms,
                 episode: episode.clone(),
+                kind: fact.kind.clone(),
+                source: self.source_of(fact),
             },
         );
         match episode {
@@ -725,8 +762,9 @@ impl Escalator {
             ),
             Channel::Sms => clip(
                 &format!(
-                    "{}: {what} ({source}) at {when}. Incident {incident_id}. Acknowledge in Strongroom.",
-                    site.name
+                    "{}: {what} ({source}) at {when}. Incident {incident_id}. Acknowledge with code {} (console, API or CLI).",
+                    site.name,
+                    short_code(incident_id)
                 ),
                 320,
             ),
@@ -828,6 +866,47 @@ impl Escalator {
     /// Number of incidents held (open, or closed and not yet expired).
     pub fn incident_count(&self) -> usize {
         self.incidents.len()
+    }
+
+    /// The incidents held (open, or closed and not yet expired), newest first.
+    pub fn incidents(&self) -> Vec<IncidentView> {
+        let ongoing: BTreeSet<&str> = self
+            .episodes
+            .values()
+            .map(|e| e.incident_id.as_str())
+            .collect();
+        let mut v: Vec<IncidentView> = self
+            .incidents
+            .iter()
+            .map(|(id, i)| IncidentView {
+                id: id.clone(),
+                code: short_code(id),
+                kind: i.kind.clone(),
+                source: i.source.clone(),
+                onset_ms: i.onset_ms,
+                acknowledged_by: i.acknowledged.as_ref().map(|(b, _)| b.clone()),
+                acknowledged_ms: i.acknowledged.as_ref().map(|(_, t)| *t),
+                pending_steps: i.pending.len(),
+                failure_ongoing: ongoing.contains(id.as_str()),
+                silent: i.silent,
+            })
+            .collect();
+        v.sort_by(|a, b| b.onset_ms.cmp(&a.onset_ms).then_with(|| a.id.cmp(&b.id)));
+        v
+    }
+
+    /// The incident an id or short code names: the id itself, else the newest unacknowledged
+    /// incident with that code, else the newest with it.
+    pub fn resolve(&self, id_or_code: &str) -> Option<String> {
+        if self.incidents.contains_key(id_or_code) {
+            return Some(id_or_code.to_owned());
+        }
+        let code = id_or_code.trim().to_ascii_uppercase();
+        let all = self.incidents();
+        all.iter()
+            .find(|i| i.code == code && i.acknowledged_by.is_none())
+            .or_else(|| all.iter().find(|i| i.code == code))
+            .map(|i| i.id.clone())
     }
 
     /// Whether an incident is known and unacknowledged.

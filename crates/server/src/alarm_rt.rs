@@ -524,6 +524,26 @@ impl AlarmRuntime {
         }
     }
 
+    /// The notification incidents held (empty without notification chains).
+    pub fn incidents(&self) -> Vec<strongroom_notify::escalation::IncidentView> {
+        self.notifier
+            .get()
+            .and_then(|n| n.incidents().ok())
+            .unwrap_or_default()
+    }
+
+    /// Acknowledges the incident an id or short code names, as `by` (stops its escalation; the
+    /// acknowledgment is journaled as `notify.acknowledged`). `None` when no incident matches.
+    pub async fn acknowledge_incident(
+        &self,
+        id_or_code: &str,
+        by: &str,
+    ) -> Option<Result<strongroom_notify::AckOutcome, strongroom_notify::NotifyError>> {
+        let n = self.notifier.get()?;
+        let id = n.resolve(id_or_code).ok().flatten()?;
+        Some(n.acknowledge(&id, by).await)
+    }
+
     /// Acknowledges the notification incident of an alarm (stops escalation).
     async fn ack_incident(&self, alarm_id: &str, by: &str) {
         let inc = lock(&self.incidents).get(alarm_id).cloned();

@@ -85,6 +85,46 @@ step = [ {{ contact = "manager", channel = "sms", after_s = 0 }} ]
             last.contains("CST") || last.contains("CDT"),
             "site time: {last}"
         );
+        if i == 1 {
+            // The SMS's short code acknowledges the incident through the API (with who), once.
+            let code = last
+                .split("code ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .expect("an acknowledgment code")
+                .to_owned();
+            let (s, inc) = sv.get(&mgr, "/notify/incidents").await;
+            assert_eq!(s, 200, "{inc}");
+            assert!(
+                inc["incidents"].as_array().is_some_and(|l| l
+                    .iter()
+                    .any(|x| x["code"] == code.as_str() && x["failure_ongoing"] == true)),
+                "{inc}"
+            );
+            let ack = format!("/notify/incidents/{code}/ack");
+            let (s, b) = sv.post(&mgr, &ack, serde_json::json!({}), true).await;
+            assert_eq!(s, 200, "{b}");
+            assert_eq!(b["by"], "user:mgr");
+            let (s, _) = sv.post(&mgr, &ack, serde_json::json!({}), true).await;
+            assert_eq!(s, 409, "acknowledged once");
+            let (s, _) = sv
+                .post(
+                    &mgr,
+                    "/notify/incidents/ZZZZZZ/ack",
+                    serde_json::json!({}),
+                    true,
+                )
+                .await;
+            assert_eq!(s, 404);
+            let acked = poll(Duration::from_secs(5), || async {
+                sv.events("notify.acknowledged")
+                    .await
+                    .into_iter()
+                    .find(|(_, p)| p["by"] == "user:mgr")
+            })
+            .await;
+            assert!(acked.is_some(), "the acknowledgment is journaled");
+        }
         if i == OUTAGES {
             // The last outage lasts 6 s, long enough for the reconnect back-off to reach its
             // cap: recording must still resume within 2 s of the camera answering.

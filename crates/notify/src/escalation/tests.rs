@@ -493,3 +493,26 @@ fn an_acknowledged_failure_replayed_after_a_restart_still_gets_its_restore_notic
     assert_eq!(sent[0].contact, first[0].contact);
     assert!(sent[0].message.contains("RESTORED"));
 }
+
+/// The SMS's short code names the incident; resolve prefers the unacknowledged one.
+#[test]
+fn short_codes_resolve_to_incidents() {
+    let mut e = Escalator::new(config());
+    let out = e.trigger(&camera("health.camera_down", "cam5", 1_000), 1_000);
+    let id = out.incident_id.expect("incident");
+    let sms = e.tick(1_000);
+    let code = short_code(&id);
+    assert_eq!(code.len(), 6);
+    assert!(
+        sms[0].message.contains(&format!("code {code}")),
+        "{}",
+        sms[0].message
+    );
+    assert_eq!(e.resolve(&code.to_ascii_lowercase()), Some(id.clone()));
+    assert_eq!(e.resolve(&id), Some(id.clone()));
+    assert_eq!(e.resolve("ZZZZZZ"), None);
+    let views = e.incidents();
+    assert_eq!(views[0].code, code);
+    assert!(views[0].failure_ongoing);
+    assert!(views[0].source.contains("cam5"));
+}

@@ -6,6 +6,7 @@
 //! parsed), translate between wire types and the subsystem service's typed API, and map the
 //! service's error enum to [`crate::ApiError`]. No business rule lives here.
 pub mod extract;
+pub mod notify;
 pub mod perm;
 pub mod site;
 
@@ -42,5 +43,7 @@ impl utoipa::Modify for SessionScheme {
 
 /// Every documented route of the API, with its OpenAPI description.
 pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(site::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(site::router())
+        .merge(notify::router())
 }
