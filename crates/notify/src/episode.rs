@@ -40,6 +40,10 @@ pub const EPISODE_KINDS: &[(&str, &str)] = &[
     ("health.battery_low", "health.battery_restored"),
     ("health.comm_trouble", "health.comm_restored"),
     ("health.zone_trouble", "health.zone_trouble_restored"),
+    (
+        "health.recorder_write_failed",
+        "health.recorder_write_restored",
+    ),
 ];
 
 /// Whether `kind` reports a failure that a later fact restores.

@@ -67,8 +67,11 @@ pub mod kinds {
     pub const GAP: &str = "video.gap";
     /// A segment became durable (measured fps, resolution, SHA-256).
     pub const SEGMENT: &str = "video.segment";
-    /// A segment could not be written.
+    /// Writing a camera's recording failed: storage trouble, once until writes succeed again
+    /// (`device`, `camera`, `message`).
     pub const WRITE_FAILED: &str = "health.recorder_write_failed";
+    /// Writes for a camera succeed again after a write failure (`device`, `camera`).
+    pub const WRITE_RESTORED: &str = "health.recorder_write_restored";
     /// A camera clock is off (or back within tolerance).
     pub const CLOCK_DRIFT: &str = "health.camera_clock_drift";
     /// Storage forecast of a retention pass.
@@ -507,8 +510,14 @@ impl JournalSink {
             }
             VideoEvent::WriteFailed { camera, message } => vec![
                 Fact::new(kinds::WRITE_FAILED, Actor::System, now)
+                    .with("device", camera.clone())
                     .with("camera", camera)
                     .with("message", message),
+            ],
+            VideoEvent::WriteRestored { camera } => vec![
+                Fact::new(kinds::WRITE_RESTORED, Actor::System, now)
+                    .with("device", camera.clone())
+                    .with("camera", camera),
             ],
             VideoEvent::ClockDrift {
                 camera,

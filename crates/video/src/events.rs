@@ -105,12 +105,18 @@ pub enum VideoEvent {
         /// Picture height, pixels.
         height: i64,
     },
-    /// A segment could not be written; recording for the camera restarts.
+    /// Writing a camera's recording failed (storage trouble; the camera itself is fine). Reported
+    /// once per trouble, however many writes fail; [`VideoEvent::WriteRestored`] ends it.
     WriteFailed {
         /// The server's camera key.
         camera: String,
-        /// What failed.
+        /// What failed first.
         message: String,
+    },
+    /// Writes for a camera succeed again after [`VideoEvent::WriteFailed`].
+    WriteRestored {
+        /// The server's camera key.
+        camera: String,
     },
     /// The camera's clock (from RTCP sender reports) differs from the server's by more than the
     /// tolerance (`in_tolerance` false), or is back within half of it (`in_tolerance` true). VID-13.

@@ -314,6 +314,7 @@ impl<O: Opener, E: VideoEvents, C: Clock> Recorder<O, E, C> {
             last_duration_90k: 6_000,
             anchor: None,
             drift_alert: false,
+            storage_trouble: false,
         };
         let (stop, stop_rx) = watch::channel(false);
         Ok(Running {
@@ -409,6 +410,8 @@ struct CameraTask<O, E, C> {
     anchor: Option<(i64, i64)>,
     /// True while a clock-drift alert is open.
     drift_alert: bool,
+    /// Writes are failing (one storage trouble, reported once, until a segment starts again).
+    storage_trouble: bool,
 }
 
 /// Waits for the shutdown flag; returns at once if it is already set or the sender is gone.
@@ -523,6 +526,18 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
                 Ok(Ok(Some(f))) => f,
             };
             if let Err(reason) = self.on_frame(frame).await {
+                if let GapReason::WriteError(message) = reason {
+                    // The storage failed, not the camera: give up the open segment (its span
+                    // becomes a gap), keep the session, retry at the next key frame.
+                    let lost_from = self.seg.take().map(|seg| {
+                        let start = seg.start_time_90k;
+                        let _ = seg.writer.abandon();
+                        start
+                    });
+                    self.pending = None;
+                    self.storage_failed(message, lost_from).await;
+                    continue;
+                }
                 self.report.write_failures += 1;
                 self.events
                     .emit(VideoEvent::WriteFailed {
@@ -655,11 +670,6 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
                 (id, w, h)
             }
         };
-        if let Some((gap_start, reason)) = self.gap_from.take()
-            && start_time_90k > gap_start
-        {
-            self.record_gap(gap_start, start_time_90k, reason).await;
-        }
         let mut tries = 0;
         let (writer, seq) = loop {
             let seq = self.next_seq;
@@ -674,6 +684,20 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
                 Err(e) => return Err(GapReason::WriteError(e.to_string())),
             }
         };
+        if let Some((gap_start, reason)) = self.gap_from.take()
+            && start_time_90k > gap_start
+        {
+            self.record_gap(gap_start, start_time_90k, reason).await;
+        }
+        if self.storage_trouble {
+            self.storage_trouble = false;
+            tracing::info!(camera = %self.camera.key, "writes succeed again");
+            self.events
+                .emit(VideoEvent::WriteRestored {
+                    camera: self.camera.key.clone(),
+                })
+                .await;
+        }
         self.seg = Some(OpenSegment {
             writer,
             seq,
@@ -743,13 +767,19 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
         let summary = match tokio::task::spawn_blocking(move || writer.finish()).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                self.write_failed(format!("finish segment {rel_path}: {e}"))
-                    .await;
+                self.storage_failed(
+                    format!("finish segment {rel_path}: {e}"),
+                    Some(start_time_90k),
+                )
+                .await;
                 return None;
             }
             Err(e) => {
-                self.write_failed(format!("finish segment {rel_path}: {e}"))
-                    .await;
+                self.storage_failed(
+                    format!("finish segment {rel_path}: {e}"),
+                    Some(start_time_90k),
+                )
+                .await;
                 return None;
             }
         };
@@ -777,8 +807,11 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
         };
         if let Err(e) = index::insert_segment(&self.pool, &row).await {
             // The file stays as an orphan; `check` reports it.
-            self.write_failed(format!("index segment {}: {e}", row.path))
-                .await;
+            self.storage_failed(
+                format!("index segment {}: {e}", row.path),
+                Some(row.start_time_90k),
+            )
+            .await;
             return None;
         }
         self.report.segments += 1;
@@ -801,14 +834,25 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
         Some(row.end_time_90k())
     }
 
-    async fn write_failed(&mut self, message: String) {
-        tracing::error!(camera = %self.camera.key, "{message}");
+    /// A write failed. The storage is in trouble, not the camera: the trouble is reported once
+    /// (until a segment starts again), each failure is counted, and the span from `lost_from_90k`
+    /// (the start of the segment given up; now when none) becomes a gap once recording resumes.
+    async fn storage_failed(&mut self, message: String, lost_from_90k: Option<i64>) {
         self.report.write_failures += 1;
-        self.events
-            .emit(VideoEvent::WriteFailed {
-                camera: self.camera.key.clone(),
-                message,
-            })
-            .await;
+        let from = lost_from_90k.unwrap_or_else(|| self.clock.now_90k());
+        match &mut self.gap_from {
+            Some((start, _)) if *start <= from => {}
+            gap => *gap = Some((from, GapReason::WriteError(message.clone()))),
+        }
+        if !self.storage_trouble {
+            self.storage_trouble = true;
+            tracing::error!(camera = %self.camera.key, "{message}");
+            self.events
+                .emit(VideoEvent::WriteFailed {
+                    camera: self.camera.key.clone(),
+                    message,
+                })
+                .await;
+        }
     }
 }

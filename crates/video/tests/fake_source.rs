@@ -428,3 +428,167 @@ async fn cameras_added_and_removed_while_recording() {
         db.close().await.expect("close");
     }
 }
+
+/// A stream whose frames the test hands over one batch at a time.
+struct GatedStream {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Frame>,
+    clock: Arc<ManualClock>,
+}
+
+impl FrameStream for GatedStream {
+    async fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
+        match self.rx.recv().await {
+            Some(f) => {
+                let t = T0 + f.pts_90k;
+                if self.clock.now_90k() < t {
+                    self.clock.set_90k(t);
+                }
+                Ok(Some(f))
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// The first open gets the gated frames; any reopen gets a stream with none (the test asserts
+/// there is none).
+struct GatedOpener {
+    rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Frame>>>,
+    clock: Arc<ManualClock>,
+}
+
+impl Opener for GatedOpener {
+    type Stream = GatedStream;
+
+    async fn open(&self, _camera: &CameraConfig) -> Result<GatedStream, SourceError> {
+        let rx = self.rx.lock().expect("lock").take().unwrap_or_else(|| {
+            let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            rx
+        });
+        Ok(GatedStream {
+            rx,
+            clock: self.clock.clone(),
+        })
+    }
+}
+
+fn gated_frame(i: i64) -> Frame {
+    let key = i % 15 == 0;
+    Frame {
+        data: vec![
+            0,
+            0,
+            0,
+            3,
+            if key { 0x65 } else { 0x41 },
+            (i % 251) as u8,
+            7,
+        ],
+        pts_90k: i * 6000,
+        is_key: key,
+        loss: 0,
+        new_params: (i == 0).then(|| {
+            Arc::new(H264Params {
+                sps: SPS.to_vec(),
+                pps: PPS.to_vec(),
+            })
+        }),
+        camera_time_90k: None,
+    }
+}
+
+/// Storage that fails under a recording camera is one storage trouble, not a camera failure:
+/// the session stays up (no reconnect, no camera down), the failure is reported once however
+/// many writes fail, recording resumes at the next key frame once the storage is back, that is
+/// reported once, and the lost span is a gap in the index.
+#[tokio::test]
+async fn a_storage_failure_is_one_trouble_and_the_camera_stays_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDb::sqlite(dir.path()).await.expect("db");
+    let storage = dir.path().join("gated");
+    let clock = Arc::new(ManualClock::new(T0));
+    let (frames_tx, frames_rx) = tokio::sync::mpsc::unbounded_channel();
+    let opener = GatedOpener {
+        rx: Mutex::new(Some(frames_rx)),
+        clock: clock.clone(),
+    };
+    let (sink, rx) = ChannelEvents::new();
+    let mut events = EventLog::new(rx);
+    let rec = Recorder::new(
+        db.pool.clone(),
+        config(storage.clone()),
+        opener,
+        Arc::new(sink),
+        clock.clone(),
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(rec.run(vec![cam("g")], stop_rx));
+    let send = |from: i64, to: i64| {
+        for i in from..to {
+            frames_tx.send(gated_frame(i)).expect("send frame");
+        }
+    };
+    send(0, 45);
+    events
+        .wait_for("first segment", Duration::from_secs(10), |e| {
+            matches!(e, VideoEvent::SegmentWritten { .. })
+        })
+        .await;
+
+    // The camera's directory becomes unusable: every new segment file fails.
+    let id = index::camera_id(&db.pool, "g").await.unwrap().unwrap();
+    let cam_dir = storage.join(id.to_string());
+    std::fs::remove_dir_all(&cam_dir).expect("remove dir");
+    std::fs::write(&cam_dir, b"not a directory").expect("block dir");
+    send(45, 150);
+    events
+        .wait_for("write failed", Duration::from_secs(10), |e| {
+            matches!(e, VideoEvent::WriteFailed { .. })
+        })
+        .await;
+    // Storage comes back; the next key frame starts a segment again.
+    std::fs::remove_file(&cam_dir).expect("unblock");
+    std::fs::create_dir_all(&cam_dir).expect("dir again");
+    send(150, 240);
+    events
+        .wait_for("write restored", Duration::from_secs(10), |e| {
+            matches!(e, VideoEvent::WriteRestored { .. })
+        })
+        .await;
+    events
+        .wait_for("a segment after the trouble", Duration::from_secs(10), |e| {
+            matches!(e, VideoEvent::SegmentWritten { start_time_90k, .. } if *start_time_90k >= T0 + 150 * 6000)
+        })
+        .await;
+    stop_tx.send(true).expect("stop");
+    let reports = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("stops")
+        .expect("join")
+        .expect("run");
+    events.drain();
+    let count = |f: fn(&VideoEvent) -> bool| events.seen.iter().filter(|e| f(e)).count();
+    assert_eq!(
+        count(|e| matches!(e, VideoEvent::WriteFailed { .. })),
+        1,
+        "{:#?}",
+        events.seen
+    );
+    assert_eq!(count(|e| matches!(e, VideoEvent::WriteRestored { .. })), 1);
+    assert_eq!(
+        count(|e| matches!(e, VideoEvent::CameraDown { .. })),
+        0,
+        "the camera never went down: {:#?}",
+        events.seen
+    );
+    assert_eq!(reports[0].sessions, 1, "no reconnect");
+    assert!(reports[0].write_failures >= 1);
+    let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
+        .await
+        .unwrap();
+    assert!(
+        gaps.iter().any(|g| g.reason.contains("write")),
+        "the lost span is a gap: {gaps:?}"
+    );
+    db.close().await.expect("close");
+}

@@ -146,3 +146,36 @@ async fn ack_incident(
         Some(Err(e)) => Err(ApiError::Internal(e.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The notify crate pairs failures with restores by kind string; each string is one the
+    /// subsystems actually journal.
+    #[test]
+    fn episode_kinds_are_the_kinds_the_subsystems_journal() {
+        use crate::video_rt::kinds as vk;
+        use strongroom_alarm::facts::kinds as ak;
+        let journaled = [
+            vk::CAMERA_DOWN,
+            vk::CAMERA_UP,
+            vk::WRITE_FAILED,
+            vk::WRITE_RESTORED,
+            crate::access_rt::HEALTH_READER_DOWN,
+            crate::access_rt::HEALTH_READER_UP,
+            ak::DEVICE_SILENT,
+            ak::DEVICE_RESTORED,
+            ak::AC_LOST,
+            ak::AC_RESTORED,
+            ak::BATTERY_LOW,
+            ak::BATTERY_RESTORED,
+            ak::COMM_TROUBLE,
+            ak::COMM_RESTORED,
+            ak::ZONE_TROUBLE,
+            ak::ZONE_TROUBLE_RESTORED,
+        ];
+        for (failure, restore) in strongroom_notify::episode::EPISODE_KINDS {
+            assert!(journaled.contains(failure), "{failure} is not journaled");
+            assert!(journaled.contains(restore), "{restore} is not journaled");
+        }
+    }
+}
