@@ -589,7 +589,14 @@ impl<O: Opener, E: VideoEvents, C: Clock> CameraTask<O, E, C> {
                     let dur_u32 = u32::try_from(dur).unwrap_or(u32::MAX);
                     seg.writer
                         .append_frame(&p.data, dur_u32, p.is_key)
-                        .map_err(|e| GapReason::WriteError(e.to_string()))?;
+                        .map_err(|e| match e {
+                            // The disk failed: storage trouble.
+                            SegmentError::Io { .. } | SegmentError::Output(_) => {
+                                GapReason::WriteError(e.to_string())
+                            }
+                            // The camera sent something unusable.
+                            other => GapReason::StreamError(other.to_string()),
+                        })?;
                     self.report.frames_written += 1;
                 }
             } else {

@@ -442,8 +442,13 @@ pub async fn run_pass<C: Clock, E: VideoEvents>(
     })
 }
 
-/// Runs [`run_pass`] every `interval_s` until `shutdown` turns true. Failures are logged and retried
-/// at the next interval.
+/// How often the free space is looked at between full passes.
+pub const SPACE_CHECK_MS: u64 = 5_000;
+
+/// Runs [`run_pass`] every `interval_s` until `shutdown` turns true, and between passes looks at
+/// the free space every [`SPACE_CHECK_MS`]: below the reserve, a pass runs at once (purging the
+/// oldest footage not under hold), so a filling disk never stops recording for longer than a
+/// few seconds. Failures are logged and retried.
 pub async fn run_loop<C: Clock, E: VideoEvents>(
     pool: AnyPool,
     storage_dir: std::path::PathBuf,
@@ -451,17 +456,57 @@ pub async fn run_loop<C: Clock, E: VideoEvents>(
     clock: std::sync::Arc<C>,
     events: std::sync::Arc<E>,
     interval_s: u64,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    run_loop_with(
+        pool,
+        storage_dir,
+        policy,
+        clock,
+        events,
+        interval_s,
+        SPACE_CHECK_MS,
+        shutdown,
+    )
+    .await;
+}
+
+/// [`run_loop`] with the space check every `space_check_ms`. While nothing can be freed (all
+/// footage held), space-triggered passes run at most every 30 s.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_loop_with<C: Clock, E: VideoEvents>(
+    pool: AnyPool,
+    storage_dir: std::path::PathBuf,
+    policy: RetentionPolicy,
+    clock: std::sync::Arc<C>,
+    events: std::sync::Arc<E>,
+    interval_s: u64,
+    space_check_ms: u64,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(interval_s.max(1)));
+    use std::time::{Duration, Instant};
+    let mut interval = tokio::time::interval(Duration::from_secs(interval_s.max(1)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut space = tokio::time::interval(Duration::from_millis(space_check_ms.max(1)));
+    space.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut fruitless_since: Option<Instant> = None;
     loop {
-        tokio::select! {
-            _ = interval.tick() => {}
+        let full = tokio::select! {
+            _ = interval.tick() => true,
+            _ = space.tick() => false,
             _ = shutdown.wait_for(|v| *v) => return,
+        };
+        if !full {
+            let low = free_bytes(&storage_dir).is_ok_and(|f| f < policy.reserve_bytes);
+            let due = low && fruitless_since.is_none_or(|t| t.elapsed() >= Duration::from_secs(30));
+            if !due {
+                continue;
+            }
         }
-        if let Err(e) = run_pass(&pool, &storage_dir, &policy, &*clock, &*events).await {
-            tracing::error!("retention pass failed: {e}");
+        match run_pass(&pool, &storage_dir, &policy, &*clock, &*events).await {
+            Ok(o) if o.plan.bytes_freed == 0 && !full => fruitless_since = Some(Instant::now()),
+            Ok(_) => fruitless_since = None,
+            Err(e) => tracing::error!("retention pass failed: {e}"),
         }
     }
 }

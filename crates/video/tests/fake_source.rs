@@ -592,3 +592,163 @@ async fn a_storage_failure_is_one_trouble_and_the_camera_stays_up() {
     );
     db.close().await.expect("close");
 }
+
+/// A tmpfs of `mb` MiB mounted at `path` (root only); unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(path: &std::path::Path, mb: u32) -> Option<SmallDisk> {
+        std::fs::create_dir_all(path).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mb}m"), "tmpfs"])
+            .arg(path)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(path.to_owned()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A full disk does not stop recording: on a 20 MiB file system with a 6 MiB reserve, the
+/// recorder fills the disk, the write failure is one storage trouble, the space check purges the
+/// oldest footage not under hold (inside retention, so it is reported as a retention violation),
+/// recording resumes, and the held segment is still there.
+#[tokio::test]
+async fn a_full_disk_purges_the_oldest_unheld_footage_and_recording_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = dir.path().join("small");
+    let Some(_disk) = SmallDisk::mount(&storage, 20) else {
+        println!("SKIP: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let db = TestDb::sqlite(dir.path()).await.expect("db");
+    let clock = Arc::new(ManualClock::new(T0));
+    let (frames_tx, frames_rx) = tokio::sync::mpsc::unbounded_channel();
+    let opener = GatedOpener {
+        rx: Mutex::new(Some(frames_rx)),
+        clock: clock.clone(),
+    };
+    let (sink, rx) = ChannelEvents::new();
+    let sink = Arc::new(sink);
+    let mut events = EventLog::new(rx);
+    let rec = Recorder::new(
+        db.pool.clone(),
+        config(storage.clone()),
+        opener,
+        sink.clone(),
+        clock.clone(),
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(rec.run(vec![cam("g")], stop_rx.clone()));
+    let policy = strongroom_video::retention::RetentionPolicy {
+        retention_days: 90,
+        reserve_bytes: 6 << 20,
+        max_keep_days: None,
+    };
+    let retention = tokio::spawn(strongroom_video::retention::run_loop_with(
+        db.pool.clone(),
+        storage.clone(),
+        policy,
+        clock.clone(),
+        sink.clone(),
+        3_600,
+        100,
+        stop_rx,
+    ));
+    // 100 KiB frames, 15 fps: a 2 s segment is 3 MiB.
+    let big = |i: i64| {
+        let mut f = gated_frame(i);
+        // One NAL unit of 100 KiB (AVCC: a 4-byte length, then the unit).
+        let nal_len: u32 = 100 * 1024;
+        let mut data = nal_len.to_be_bytes().to_vec();
+        data.push(f.data[4]);
+        data.resize(4 + nal_len as usize, 0x5a);
+        f.data = data;
+        f
+    };
+    for i in 0..45 {
+        frames_tx.send(big(i)).expect("send");
+    }
+    let first = events
+        .wait_for("first segment", Duration::from_secs(10), |e| {
+            matches!(e, VideoEvent::SegmentWritten { .. })
+        })
+        .await;
+    let VideoEvent::SegmentWritten {
+        start_time_90k,
+        duration_90k,
+        ..
+    } = first
+    else {
+        unreachable!()
+    };
+    index::create_hold(
+        &db.pool,
+        &index::NewHold {
+            cameras: vec!["g".into()],
+            start_90k: start_time_90k,
+            end_90k: start_time_90k + duration_90k,
+            reason: "incident".into(),
+            reference: "IR-1".into(),
+            created_by: "user:test".into(),
+        },
+        clock.now_90k(),
+    )
+    .await
+    .expect("hold");
+    // Far more than the disk holds.
+    for i in 45..450 {
+        frames_tx.send(big(i)).expect("send");
+    }
+    events
+        .wait_for("disk full", Duration::from_secs(20), |e| {
+            matches!(e, VideoEvent::WriteFailed { .. })
+        })
+        .await;
+    events
+        .wait_for("a purge", Duration::from_secs(20), |e| {
+            matches!(e, VideoEvent::RetentionViolation { .. })
+        })
+        .await;
+    for i in 450..540 {
+        frames_tx.send(big(i)).expect("send");
+    }
+    events
+        .wait_for("writes again", Duration::from_secs(20), |e| {
+            matches!(e, VideoEvent::WriteRestored { .. })
+        })
+        .await;
+    events
+        .wait_for("a segment after the purge", Duration::from_secs(20), |e| {
+            matches!(e, VideoEvent::SegmentWritten { start_time_90k, .. } if *start_time_90k >= T0 + 450 * 6000)
+        })
+        .await;
+    stop_tx.send(true).expect("stop");
+    let reports = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("stops")
+        .expect("join")
+        .expect("run");
+    let _ = retention.await;
+    events.drain();
+    assert_eq!(reports[0].sessions, 1, "the camera was never reconnected");
+    assert!(
+        !events
+            .seen
+            .iter()
+            .any(|e| matches!(e, VideoEvent::CameraDown { .. })),
+        "a full disk is not a camera failure"
+    );
+    let segs = camera_segments(&db.pool, "g").await;
+    assert!(
+        segs.iter().any(|s| s.start_time_90k == start_time_90k),
+        "the held segment survived the purge"
+    );
+    db.close().await.expect("close");
+}
