@@ -51,11 +51,30 @@ impl Outcome {
     }
 }
 
+/// The central-station order of handling: 1 fire, 2 holdup and duress, 3 panic, 4 burglary,
+/// vault, forced door and unknown points, 5 supervisory (tamper, door held open, keypad lockout,
+/// unknown-card bursts), 6 anything else, 7 tests and drills. The queue lists by it, then by age.
+pub fn priority(alarm_type: &str, test: bool) -> u8 {
+    if test {
+        return 7;
+    }
+    match alarm_type {
+        "fire" => 1,
+        "holdup" | "duress" => 2,
+        "panic" => 3,
+        "intrusion" | "vault" | "door_forced" | "unknown_point" => 4,
+        "tamper" | "door_held_open" | "keypad_lockout" | "unknown_card_burst" => 5,
+        _ => 6,
+    }
+}
+
 /// One alarm and every step of its handling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AlarmRecord {
     /// Alarm id.
     pub alarm_id: String,
+    /// Handling priority, 1 (fire) to 7 (test): see [`priority`].
+    pub priority: u8,
     /// `intrusion`, `vault`, `panic`, `holdup`, `duress`, `tamper`, `fire`.
     pub alarm_type: String,
     /// The zone type that raised it.
@@ -213,11 +232,12 @@ impl AlarmQueue {
             let visibility = get_str(p, "visibility")
                 .and_then(Visibility::parse)
                 .ok_or_else(|| missing("visibility"))?;
+            let alarm_type = get_str(p, "alarm_type").ok_or_else(|| missing("alarm_type"))?;
+            let test = get_bool(p, "test").unwrap_or(false);
             let rec = AlarmRecord {
                 alarm_id: id.to_owned(),
-                alarm_type: get_str(p, "alarm_type")
-                    .ok_or_else(|| missing("alarm_type"))?
-                    .to_owned(),
+                priority: priority(alarm_type, test),
+                alarm_type: alarm_type.to_owned(),
                 zone_type: get_str(p, "zone_type").unwrap_or("").to_owned(),
                 sensor: get_str(p, "sensor").map(str::to_owned),
                 area: get_str(p, "area").map(str::to_owned),
@@ -225,7 +245,7 @@ impl AlarmQueue {
                 partition: get_i64(p, "partition").unwrap_or(0),
                 audible: get_bool(p, "audible").ok_or_else(|| missing("audible"))?,
                 visibility,
-                test: get_bool(p, "test").unwrap_or(false),
+                test,
                 dispatch_required: get_bool(p, "dispatch_required").unwrap_or(false),
                 after_hours: get_bool(p, "after_hours").unwrap_or(false),
                 raised_ms: fact.time_ms,
@@ -292,14 +312,16 @@ impl AlarmQueue {
             .filter(|r| r.visibility.visible_to(sees_silent))
     }
 
-    /// Open alarms the viewer may see, oldest first.
+    /// Open alarms the viewer may see, in handling order: by [`priority`], then oldest first.
     pub fn open(&self, sees_silent: bool) -> Vec<&AlarmRecord> {
         let mut v: Vec<&AlarmRecord> = self
             .alarms
             .values()
             .filter(|r| r.is_open() && r.visibility.visible_to(sees_silent))
             .collect();
-        v.sort_by(|a, b| (a.raised_ms, &a.alarm_id).cmp(&(b.raised_ms, &b.alarm_id)));
+        v.sort_by(|a, b| {
+            (a.priority, a.raised_ms, &a.alarm_id).cmp(&(b.priority, b.raised_ms, &b.alarm_id))
+        });
         v
     }
 
@@ -448,6 +470,42 @@ mod tests {
         for f in facts {
             q.apply(f).expect("projects");
         }
+    }
+
+    /// The queue lists in the central-station order, then oldest first; tests go last.
+    #[test]
+    fn open_alarms_are_listed_by_priority_then_age() {
+        let mut q = AlarmQueue::new();
+        apply_all(
+            &mut q,
+            &[
+                raised("burglary", "intrusion", false, false, 1_000),
+                raised("drill", "panic", false, true, 1_500),
+                raised("tamper", "tamper", false, false, 2_000),
+                raised("fire", "fire", false, false, 3_000),
+                raised("holdup", "holdup", true, false, 4_000),
+                raised("burglary2", "intrusion", false, false, 500),
+                raised("panic", "panic", false, false, 5_000),
+            ],
+        );
+        let order: Vec<&str> = q.open(true).iter().map(|r| r.alarm_id.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "fire",
+                "holdup",
+                "panic",
+                "burglary2",
+                "burglary",
+                "tamper",
+                "drill"
+            ]
+        );
+        let public: Vec<&str> = q.open(false).iter().map(|r| r.alarm_id.as_str()).collect();
+        assert!(!public.contains(&"holdup"));
+        assert_eq!(q.get("fire", false).map(|r| r.priority), Some(1));
+        assert_eq!(priority("unknown_point", false), 4);
+        assert_eq!(priority("whatever", false), 6);
     }
 
     #[test]

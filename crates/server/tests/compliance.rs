@@ -313,6 +313,27 @@ async fn a_lapsed_inspection_interval_is_an_overdue_finding_and_a_fact() {
 
     // 2 July is the last day on time; 3 July is overdue.
     s.clock.set_ms(t0() + 30 * DAY_MS);
+    // The jump makes the recorder's health monitor (250 ms ticks) report the never-connected
+    // cameras down, and those outages change the findings: wait for them to be journaled, so the
+    // evaluations below compare like with like.
+    let cameras = s.config.cameras.len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let down = s
+            .store
+            .recent_events(&s.site, Some("health.camera_down"), None, 100)
+            .await
+            .unwrap()
+            .len();
+        if down >= cameras {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{down} of {cameras} cameras reported down"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let f = s.get_json(&officer, "/findings").await;
     assert_eq!(itm(&f)["status"], "pass", "due today is on time");
     s.clock.set_ms(t0() + 31 * DAY_MS);
