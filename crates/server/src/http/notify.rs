@@ -63,6 +63,16 @@ fn view(i: strongroom_notify::escalation::IncidentView) -> Incident {
     }
 }
 
+/// The site's alarm runtime, which holds the notifier.
+fn alarm_runtime(
+    ctx: &crate::auth::SiteCtx,
+) -> Result<std::sync::Arc<crate::alarm_rt::AlarmRuntime>, ApiError> {
+    ctx.site
+        .alarm
+        .get()
+        .ok_or_else(|| ApiError::Unavailable("the alarm subsystem is not running".into()))
+}
+
 /// Open and recent notification incidents (alarms and device failures), newest first.
 #[utoipa::path(get, path = "/api/v1/sites/{site}/notify/incidents", tag = "notify",
     params(("site" = String, Path, description = "site id")),
@@ -72,11 +82,7 @@ fn view(i: strongroom_notify::escalation::IncidentView) -> Incident {
     security(("session" = ["alarms-view"])))]
 async fn list_incidents(auth: Authorized<perm::AlarmsView>) -> Result<Json<Incidents>, ApiError> {
     let ctx = auth.ctx;
-    let alarm = ctx
-        .site
-        .alarm
-        .get()
-        .ok_or_else(|| ApiError::Unavailable("the alarm subsystem is not running".into()))?;
+    let alarm = alarm_runtime(&ctx)?;
     let sees_silent = ctx.can(Permission::SilentAlarmsView);
     Ok(Json(Incidents {
         incidents: alarm
@@ -117,11 +123,7 @@ async fn ack_incident(
     ApiPath((_site, incident)): ApiPath<(String, String)>,
 ) -> Result<Json<Acknowledged>, ApiError> {
     let ctx = auth.ctx;
-    let alarm = ctx
-        .site
-        .alarm
-        .get()
-        .ok_or_else(|| ApiError::Unavailable("the alarm subsystem is not running".into()))?;
+    let alarm = alarm_runtime(&ctx)?;
     let sees_silent = ctx.can(Permission::SilentAlarmsView);
     let hidden = alarm
         .incidents()
