@@ -9,6 +9,8 @@
 //! - [`system`]: [`AlarmSystem`], `handle(input, now_ms) -> Vec<Fact>`;
 //! - [`queue`]: [`AlarmQueue`], the alarm lifecycle projection, ack/resolve/dispatch commands and
 //!   the handling-time report;
+//! - [`routing`]: which facts become alarms, reach the chains or go to the central station;
+//! - [`report`]: the handling-time report's summary statistics;
 //! - [`supervision`]: [`Supervisor`] (silent devices) and [`TroubleTracker`] (AC, battery, comms);
 //! - [`facts`]: the fact kinds and the visibility contract the server must honour;
 //! - [`mqtt`]: the MQTT adapter (rumqttc, tokio): topic scheme, validation, at-least-once hand-off.
@@ -45,6 +47,8 @@ pub mod config;
 pub mod facts;
 pub mod mqtt;
 pub mod queue;
+pub mod report;
+pub mod routing;
 pub mod schedule;
 pub mod signal;
 pub mod supervision;

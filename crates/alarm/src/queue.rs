@@ -22,6 +22,7 @@ use crate::zone::Visibility;
 /// How an alarm was closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     /// A real event.
     Real,
@@ -70,6 +71,7 @@ pub fn priority(alarm_type: &str, test: bool) -> u8 {
 
 /// One alarm and every step of its handling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlarmRecord {
     /// Alarm id.
     pub alarm_id: String,
@@ -169,6 +171,7 @@ pub enum ProjectionError {
 
 /// Handling times of one alarm, for the handling-time report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HandlingTime {
     /// Alarm id.
     pub alarm_id: String,

@@ -107,6 +107,7 @@ impl AlarmType {
 /// keypads, agent screens or customer-facing displays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Visibility {
     /// Anyone who may see alarms.
     All,

@@ -479,19 +479,7 @@ pub fn event_is_silent(e: &JournalEvent) -> bool {
             .unwrap_or(false)
 }
 
-/// Turns a journaled event back into the fact it recorded (`None` if its payload is not a JSON
-/// object; an unreadable actor becomes `system`). Runtimes rebuild their state with this.
-pub fn fact_of_event(e: &JournalEvent) -> Option<Fact> {
-    let Ok(Value::Object(payload)) = serde_json::from_str::<Value>(&e.payload) else {
-        return None;
-    };
-    Some(Fact {
-        kind: e.kind.clone(),
-        actor: e.actor.parse().unwrap_or(Actor::System),
-        time_ms: e.time_ms,
-        payload,
-    })
-}
+pub use strongroom_store::decode::fact_of_event;
 
 /// The JSON form of a journaled event.
 pub fn event_json(e: &JournalEvent) -> Value {

@@ -13,7 +13,6 @@
 #![forbid(unsafe_code)]
 
 pub mod access_rt;
-pub mod alarm_rt;
 pub mod api;
 pub mod auth;
 pub mod compliance_rt;
@@ -47,7 +46,6 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(console::routes())
         .merge(access_rt::routes())
-        .merge(alarm_rt::routes())
         .merge(video_rt::routes())
         .merge(compliance_rt::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
@@ -71,7 +69,7 @@ pub async fn start_subsystems(
             .map_err(|e| format!("access: {e}"))?,
     );
     tasks.extend(
-        alarm_rt::start(ctx)
+        start_alarm_service(ctx, ctx.site.config(), None)
             .await
             .map_err(|e| format!("alarms: {e}"))?,
     );
@@ -87,4 +85,17 @@ pub async fn start_subsystems(
     );
     reload::register(ctx);
     Ok(tasks)
+}
+
+/// Starts the site's alarm service on `config` (resuming after `resume_after_seq` when a reload
+/// restarts it) and puts it in force; returns its tasks.
+pub(crate) async fn start_alarm_service(
+    ctx: &state::StartCtx,
+    config: std::sync::Arc<strongroom_domain::site::SiteConfig>,
+    resume_after_seq: Option<u64>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, strongroom_alarm_service::StartError> {
+    let started =
+        strongroom_alarm_service::start(&ctx.service_ctx(), config, resume_after_seq).await?;
+    ctx.site.alarm.replace(started.service);
+    Ok(started.tasks)
 }

@@ -107,78 +107,8 @@ pub const OPS: &[Op] = &[
     },
 ];
 
-/// Alarm and video operations (`alarm_rt`, `video_rt`).
+/// Video operations (`video_rt`).
 pub const SUBSYSTEM_OPS: &[Op] = &[
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/alarms",
-        summary: "The alarm queue: open alarms with their times (silent alarms only for monitoring roles)",
-        needs: "alarms-view",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/alarms/arming",
-        summary: "Arming state per partition and zone states",
-        needs: "alarms-view",
-        body: "",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/alarms/arming",
-        summary: "Arm (away/stay) or disarm a partition",
-        needs: "arming-control",
-        body: "json",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/alarms/panic",
-        summary: "Raise a panic alarm from the console",
-        needs: "panic-raise",
-        body: "json",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/alarms/drill",
-        summary: "Start a drill (runs end to end, marked as a test)",
-        needs: "alarms-handle",
-        body: "json",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/alarms/report",
-        summary: "Handling times per alarm (raised to dispatch, acknowledgement, resolution)",
-        needs: "alarms-view",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/alarms/{alarm}",
-        summary: "One alarm with its lifecycle",
-        needs: "alarms-view",
-        body: "",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/alarms/{alarm}/ack",
-        summary: "Acknowledge an alarm (stops escalation)",
-        needs: "alarms-handle",
-        body: "json",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/alarms/{alarm}/notes",
-        summary: "Add a note to an alarm",
-        needs: "alarms-handle",
-        body: "json",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/alarms/{alarm}/resolve",
-        summary: "Resolve an alarm as real, false or drill",
-        needs: "alarms-handle",
-        body: "json",
-    },
     Op {
         method: "get",
         path: "/api/v1/sites/{site}/video/cameras",

@@ -17,8 +17,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use strongroom_alarm::AlarmConfig;
-use strongroom_alarm::mqtt::MqttConfig;
 use strongroom_domain::site::SiteConfig;
 use strongroom_domain::{Actor, Fact};
 use strongroom_store::service::{BoxFuture, Reconfigure};
@@ -129,42 +127,7 @@ fn alarm_part(c: &SiteConfig) -> impl PartialEq + '_ {
 
 /// Whether the alarm subsystem can start on `config`; no side effects.
 pub fn check_alarm_config(config: &SiteConfig, data_dir: &std::path::Path) -> Result<(), String> {
-    AlarmConfig::from_site(config).map_err(|e| e.to_string())?;
-    if !config.notify.chains.is_empty() {
-        strongroom_notify::channels_from_site(&config.notify, None, Arc::new(NoClock))
-            .map_err(|e| format!("notify: {e}"))?;
-    }
-    if let Some(cs) = &config.central_station {
-        crate::alarm_rt::parse_addr("central_station.primary", &cs.primary)?;
-        if let Some(s) = &cs.secondary {
-            crate::alarm_rt::parse_addr("central_station.secondary", s)?;
-        }
-        if let Some(f) = &cs.key_file {
-            crate::alarm_rt::read_key(data_dir, f)?;
-        }
-    }
-    if let Some(ar) = &config.alarm_receiver {
-        crate::alarm_rt::parse_addr("alarm_receiver.listen", &ar.listen)?;
-        for p in &config.panels {
-            if let Some(f) = &p.key_file {
-                crate::alarm_rt::read_key(data_dir, f)
-                    .map_err(|e| format!("panel {}: {e}", p.id))?;
-            }
-        }
-    }
-    if let Some(m) = MqttConfig::from_site(config) {
-        m.map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-/// A clock for building channels only to check them (never read).
-struct NoClock;
-
-impl strongroom_domain::Clock for NoClock {
-    fn now_ms(&self) -> i64 {
-        0
-    }
+    strongroom_alarm_service::check_config(config, data_dir).map_err(|e| e.to_string())
 }
 
 impl Reconfigure for AlarmReload {
@@ -262,7 +225,9 @@ impl AlarmReload {
             site: site.clone(),
             data_dir: self.data_dir.clone(),
         };
-        let started = crate::alarm_rt::start_resuming(&ctx, config, resume).await?;
+        let started = crate::start_alarm_service(&ctx, config, resume)
+            .await
+            .map_err(|e| e.to_string())?;
         tracing::info!(site = %site.id, resume_after_seq = ?resume, "alarm subsystem restarted on the new configuration");
         tasks.extend(started);
         Ok(())

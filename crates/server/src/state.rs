@@ -110,7 +110,7 @@ pub struct SiteRuntime {
     /// Access control, once started.
     pub access: OnceLock<Arc<crate::access_rt::AccessRuntime>>,
     /// Alarms and dispatch, once started (replaced when a reload restarts the subsystem).
-    pub alarm: Slot<crate::alarm_rt::AlarmRuntime>,
+    pub alarm: Slot<strongroom_alarm_service::AlarmService>,
     /// Video, once started.
     pub video: OnceLock<Arc<crate::video_rt::VideoRuntime>>,
     /// Compliance, once started.

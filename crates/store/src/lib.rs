@@ -11,6 +11,7 @@
 //!   signed checkpoints every second and at shutdown, and a live broadcast of appended events.
 //! - [`users`]: users, password hashes, TOTP secrets, sessions.
 //! - [`projection`]: current-state tables derived from the journal, rebuildable from it.
+//! - [`decode`]: the one decoder from a journaled event back to its fact.
 //! - [`follow`]: the one ordered, gap-free reader of a site's journal (replay, then live).
 //! - [`service`]: what subsystem services are given ([`service::ServiceCtx`]) and how they take a
 //!   new configuration ([`service::Reconfigure`]).
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod decode;
 mod fast_sqlite;
 pub mod follow;
 pub mod journal_writer;

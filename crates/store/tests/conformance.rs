@@ -116,6 +116,97 @@ async fn migrations_are_idempotent_and_current() {
     }
 }
 
+/// The columns of `table`, in order, as the engine reports them.
+async fn columns(store: &Store, table: &str) -> Vec<String> {
+    use sqlx::Row;
+    let rows = match store.backend() {
+        strongroom_store::Backend::Sqlite => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid")))
+                .fetch_all(store.pool())
+                .await
+        }
+        strongroom_store::Backend::Postgres => {
+            sqlx::query("SELECT CAST(column_name AS TEXT) AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position")
+                .bind(table)
+                .fetch_all(store.pool())
+                .await
+        }
+    }
+    .expect("columns");
+    rows.iter().map(|r| r.get::<String, _>("name")).collect()
+}
+
+/// A database from before migration 3, whose `alarm_outbound` table was created when its site
+/// started, upgrades to the schema of a fresh database and keeps its queued signals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrading_an_old_outbound_queue_equals_a_fresh_one() {
+    use sqlx::Row;
+    for fresh in databases().await {
+        let old = empty_database_like(&fresh).await;
+        migrate::run_to(&old.store, 1, 2).await.expect("old schema");
+        sqlx::query("CREATE TABLE IF NOT EXISTS alarm_outbound (id BIGINT PRIMARY KEY, site_id TEXT NOT NULL, alarm_id TEXT NOT NULL, signal TEXT NOT NULL, enqueued_ms BIGINT NOT NULL, state TEXT NOT NULL, done_ms BIGINT NOT NULL)")
+            .execute(old.store.pool())
+            .await
+            .expect("the table an old binary created");
+        sqlx::query("INSERT INTO alarm_outbound (id, site_id, alarm_id, signal, enqueued_ms, state, done_ms) VALUES (1, 's1', 'a1', '{}', 5, 'pending', 0)")
+            .execute(old.store.pool())
+            .await
+            .expect("a queued signal");
+        assert_eq!(
+            migrate::run(&old.store, 2).await.expect("upgrade"),
+            vec![3],
+            "{}",
+            fresh.label
+        );
+        assert_eq!(
+            columns(&old.store, "alarm_outbound").await,
+            columns(&fresh.store, "alarm_outbound").await,
+            "{}",
+            fresh.label
+        );
+        let kept = sqlx::query("SELECT COUNT(*) AS n FROM alarm_outbound WHERE state = 'pending'")
+            .fetch_one(old.store.pool())
+            .await
+            .expect("count")
+            .get::<i64, _>("n");
+        assert_eq!(
+            kept, 1,
+            "{}: the queued signal survives the upgrade",
+            fresh.label
+        );
+        old.cleanup().await;
+        fresh.cleanup().await;
+    }
+}
+
+/// An empty database on the same engine as `like` (its own file or schema).
+async fn empty_database_like(like: &TestDb) -> TestDb {
+    match &like.pg {
+        None => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}", dir.path().join("old.sqlite").display());
+            TestDb {
+                store: Store::open(&url).await.expect("sqlite opens"),
+                label: "sqlite".into(),
+                _dir: Some(dir),
+                pg: None,
+            }
+        }
+        Some((url, _)) => {
+            let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+            let schema = format!("sr_t_{}_{}", std::process::id(), n);
+            TestDb {
+                store: Store::open_in_schema(url, Some(&schema))
+                    .await
+                    .expect("postgres opens"),
+                label: "postgres".into(),
+                _dir: None,
+                pg: Some((url.clone(), schema)),
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_appends_are_contiguous_and_verify() {
     for db in databases().await {

@@ -5,6 +5,7 @@
 //! Boundary: handlers authenticate and authorize ([`extract::Authorized`], before any body is
 //! parsed), translate between wire types and the subsystem service's typed API, and map the
 //! service's error enum to [`crate::ApiError`]. No business rule lives here.
+pub mod alarm;
 pub mod extract;
 pub mod notify;
 pub mod perm;
@@ -45,5 +46,6 @@ impl utoipa::Modify for SessionScheme {
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(site::router())
+        .merge(alarm::router())
         .merge(notify::router())
 }

@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::http::alarm::alarm_service;
 use crate::http::extract::{ApiPath, Authorized};
 use crate::http::perm;
 use crate::state::AppState;
@@ -63,16 +64,6 @@ fn view(i: strongroom_notify::escalation::IncidentView) -> Incident {
     }
 }
 
-/// The site's alarm runtime, which holds the notifier.
-fn alarm_runtime(
-    ctx: &crate::auth::SiteCtx,
-) -> Result<std::sync::Arc<crate::alarm_rt::AlarmRuntime>, ApiError> {
-    ctx.site
-        .alarm
-        .get()
-        .ok_or_else(|| ApiError::Unavailable("the alarm subsystem is not running".into()))
-}
-
 /// Open and recent notification incidents (alarms and device failures), newest first.
 #[utoipa::path(get, path = "/api/v1/sites/{site}/notify/incidents", tag = "notify",
     params(("site" = String, Path, description = "site id")),
@@ -82,15 +73,10 @@ fn alarm_runtime(
     security(("session" = ["alarms-view"])))]
 async fn list_incidents(auth: Authorized<perm::AlarmsView>) -> Result<Json<Incidents>, ApiError> {
     let ctx = auth.ctx;
-    let alarm = alarm_runtime(&ctx)?;
+    let alarm = alarm_service(&ctx)?;
     let sees_silent = ctx.can(Permission::SilentAlarmsView);
     Ok(Json(Incidents {
-        incidents: alarm
-            .incidents()
-            .into_iter()
-            .filter(|i| sees_silent || !i.silent)
-            .map(view)
-            .collect(),
+        incidents: alarm.incidents(sees_silent).into_iter().map(view).collect(),
     }))
 }
 
@@ -123,30 +109,20 @@ async fn ack_incident(
     ApiPath((_site, incident)): ApiPath<(String, String)>,
 ) -> Result<Json<Acknowledged>, ApiError> {
     let ctx = auth.ctx;
-    let alarm = alarm_runtime(&ctx)?;
-    let sees_silent = ctx.can(Permission::SilentAlarmsView);
-    let hidden = alarm
-        .incidents()
-        .iter()
-        .any(|i| (i.id == incident || i.code == incident.to_ascii_uppercase()) && i.silent)
-        && !sees_silent;
-    if hidden {
-        return Err(ApiError::NotFound(format!("incident {incident:?}")));
-    }
-    match alarm
-        .acknowledge_incident(&incident, &ctx.actor.to_string())
-        .await
-    {
-        None => Err(ApiError::NotFound(format!("incident {incident:?}"))),
-        Some(Ok(a)) => Ok(Json(Acknowledged {
-            id: a.incident_id,
-            by: a.by,
-            acknowledged_ms: a.acknowledged_ms,
-            cancelled: a.cancelled.len(),
-        })),
-        Some(Err(strongroom_notify::NotifyError::Ack(e))) => Err(ApiError::Conflict(e.to_string())),
-        Some(Err(e)) => Err(ApiError::Internal(e.to_string())),
-    }
+    let alarm = alarm_service(&ctx)?;
+    let a = alarm
+        .acknowledge_incident(
+            &incident,
+            &ctx.actor.to_string(),
+            ctx.can(Permission::SilentAlarmsView),
+        )
+        .await?;
+    Ok(Json(Acknowledged {
+        id: a.incident_id,
+        by: a.by,
+        acknowledged_ms: a.acknowledged_ms,
+        cancelled: a.cancelled.len(),
+    }))
 }
 
 #[cfg(test)]
