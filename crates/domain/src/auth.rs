@@ -307,23 +307,23 @@ mod tests {
         assert_eq!(can, vec![Role::Admin, Role::MonitoringOperator]);
     }
 
+    /// One role at one site (or `"*"`, every site).
+    fn single_grant(site_id: &str, role: Role) -> Grants {
+        Grants {
+            grants: vec![RoleGrant {
+                site_id: site_id.into(),
+                role,
+            }],
+        }
+    }
+
     #[test]
     fn grants_are_site_scoped() {
-        let g = Grants {
-            grants: vec![RoleGrant {
-                site_id: "a".into(),
-                role: Role::SecurityManager,
-            }],
-        };
+        let g = single_grant("a", Role::SecurityManager);
         assert!(g.allows("a", Permission::ConfigManage));
         assert!(!g.allows("b", Permission::ConfigManage));
         assert!(!g.allows("a", Permission::UsersManage));
-        let star = Grants {
-            grants: vec![RoleGrant {
-                site_id: "*".into(),
-                role: Role::Regulator,
-            }],
-        };
+        let star = single_grant("*", Role::Regulator);
         assert!(star.allows("b", Permission::VideoLive));
         assert!(!star.allows("b", Permission::VideoExport));
     }
