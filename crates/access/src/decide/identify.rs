@@ -45,14 +45,7 @@ pub(super) fn identify<'a>(
                             Method::Card,
                         ));
                     }
-                    if door_wants_both_factors(cx) {
-                        return Err(cx.deny_holder(
-                            DenyReason::SecondFactorRequired,
-                            person,
-                            cred,
-                            Method::Card,
-                        ));
-                    }
+                    require_second_factor(cx, person, cred, Method::Card)?;
                     Ok(Ident {
                         person,
                         credential: cred,
@@ -101,14 +94,7 @@ pub(super) fn identify<'a>(
             if pc.kind == CredentialKind::CardPin {
                 return Err(cx.deny_holder(DenyReason::CardRequired, person, pc, Method::Pin));
             }
-            if door_wants_both_factors(cx) {
-                return Err(cx.deny_holder(
-                    DenyReason::SecondFactorRequired,
-                    person,
-                    pc,
-                    Method::Pin,
-                ));
-            }
+            require_second_factor(cx, person, pc, Method::Pin)?;
             let duress = (pc.kind == CredentialKind::DuressPin).then_some(pc);
             // Name the person's ordinary PIN credential in the access facts, so a duress entry's
             // access record reads like a normal one; the duress credential is only in the alarm.
@@ -133,9 +119,18 @@ pub(super) fn identify<'a>(
     }
 }
 
-/// Whether this door refuses a single factor here: a card-and-PIN door, entering.
-fn door_wants_both_factors(cx: &Ctx<'_>) -> bool {
-    cx.door.card_and_pin && cx.reader.direction == Direction::In
+/// Refuses a single factor (`method`, card or PIN alone) where the door wants both: a card-and-PIN
+/// door, entering.
+fn require_second_factor(
+    cx: &Ctx<'_>,
+    person: &Person,
+    credential: &Credential,
+    method: Method,
+) -> Result<(), Decision> {
+    if cx.door.card_and_pin && cx.reader.direction == Direction::In {
+        return Err(cx.deny_holder(DenyReason::SecondFactorRequired, person, credential, method));
+    }
+    Ok(())
 }
 
 /// The denial for a card or PIN that matched no live credential but a `revoked` one of a known
