@@ -192,6 +192,24 @@ pub fn monday_noon() -> i64 {
     chicago("2025-06-02T12:00")
 }
 
+/// A new credential of `kind` for `person` with the given card and/or PIN: no expiry, replacing
+/// nothing.
+pub fn new_credential(
+    person: &str,
+    kind: CredentialKind,
+    card: Option<&str>,
+    pin: Option<&str>,
+) -> NewCredential {
+    NewCredential {
+        person: person.into(),
+        kind,
+        card: card.map(Into::into),
+        pin: pin.map(Into::into),
+        expires_ms: None,
+        replaces: None,
+    }
+}
+
 pub struct World {
     pub site: AccessSite,
     pub state: AccessState,
@@ -280,14 +298,9 @@ impl World {
         card: Option<&str>,
         pin: Option<&str>,
     ) -> String {
-        let facts = self.cmd(Command::IssueCredential(NewCredential {
-            person: person.into(),
-            kind,
-            card: card.map(Into::into),
-            pin: pin.map(Into::into),
-            expires_ms: None,
-            replaces: None,
-        }));
+        let facts = self.cmd(Command::IssueCredential(new_credential(
+            person, kind, card, pin,
+        )));
         facts
             .last()
             .and_then(|f| f.payload.get("credential"))
@@ -305,14 +318,41 @@ impl World {
         });
     }
 
-    /// An agent with a card `card-<id>`, authorised always for `areas`.
+    /// An agent with a card `CARD-<id>`, authorised always for `areas`; returns the credential id.
     pub fn agent(&mut self, id: &str, areas: &[&str]) -> String {
-        self.add(id, PersonCategory::Agent, &["agent"]);
-        let c = self.issue(id, CredentialKind::Card, Some(&format!("CARD-{id}")), None);
+        self.badged(
+            id,
+            PersonCategory::Agent,
+            &["agent"],
+            &format!("CARD-{id}"),
+            areas,
+        )
+    }
+
+    /// A person of `category` with `roles` and a card `card`, authorised always for `areas`;
+    /// returns the credential id.
+    pub fn badged(
+        &mut self,
+        id: &str,
+        category: PersonCategory,
+        roles: &[&str],
+        card: &str,
+        areas: &[&str],
+    ) -> String {
+        self.add(id, category, roles);
+        let c = self.issue(id, CredentialKind::Card, Some(card), None);
         for a in areas {
             self.authorize(id, a, Schedule::Always);
         }
         c
+    }
+
+    /// Forgets where everyone is (a manager's occupancy reset), so entries start afresh.
+    pub fn reset_occupancy(&mut self) {
+        self.cmd(Command::ResetOccupancy {
+            person: None,
+            reason: "test".into(),
+        });
     }
 
     /// Facts of `kind` in the journal.
