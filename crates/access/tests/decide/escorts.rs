@@ -9,11 +9,18 @@ use strongroom_access::{
     VaultMode,
 };
 
-#[test]
-fn visitor_then_agent_within_window_grants_both() {
+/// A world with the agent alice and a person `id` of `category` holding card `card`, both
+/// authorised for the back of house.
+fn agent_alice_and(category: PersonCategory, id: &str, card: &str) -> World {
     let mut w = World::new();
     w.agent("alice", &["back"]);
-    w.badged("vic", PersonCategory::Visitor, &[], "VIS-1", &["back"]);
+    w.badged(id, category, &[], card, &["back"]);
+    w
+}
+
+#[test]
+fn visitor_then_agent_within_window_grants_both() {
+    let mut w = agent_alice_and(PersonCategory::Visitor, "vic", "VIS-1");
     let d = w.card("r-back", "VIS-1");
     assert_eq!(d.outcome, Outcome::Pending(PendingKind::Escort));
     assert_eq!(d.reader_feedback, ReaderFeedback::None);
@@ -31,9 +38,7 @@ fn visitor_then_agent_within_window_grants_both() {
 
 #[test]
 fn visitor_then_agent_after_window_grants_only_the_agent() {
-    let mut w = World::new();
-    w.agent("alice", &["back"]);
-    w.badged("vic", PersonCategory::Visitor, &[], "VIS-1", &["back"]);
+    let mut w = agent_alice_and(PersonCategory::Visitor, "vic", "VIS-1");
     w.card("r-back", "VIS-1");
     w.advance_s(31);
     let d = w.card("r-back", "CARD-alice");
@@ -43,9 +48,7 @@ fn visitor_then_agent_after_window_grants_only_the_agent() {
 
 #[test]
 fn agent_then_visitor_within_window_and_after() {
-    let mut w = World::new();
-    w.agent("alice", &["back"]);
-    w.badged("vic", PersonCategory::Visitor, &[], "VIS-1", &["back"]);
+    let mut w = agent_alice_and(PersonCategory::Visitor, "vic", "VIS-1");
     w.card("r-back", "CARD-alice");
     w.advance_s(29);
     let d = w.card("r-back", "VIS-1");
@@ -86,15 +89,7 @@ fn visitors_need_no_escort_in_public_areas_but_need_authorisation() {
 
 #[test]
 fn vendor_must_be_approved_even_with_an_escort() {
-    let mut w = World::new();
-    w.agent("alice", &["back"]);
-    w.badged(
-        "sam",
-        PersonCategory::ServiceProfessional,
-        &[],
-        "SAM-1",
-        &["back"],
-    );
+    let mut w = agent_alice_and(PersonCategory::ServiceProfessional, "sam", "SAM-1");
     w.card("r-back", "CARD-alice");
     assert_eq!(
         deny(&w.card("r-back", "SAM-1")),
@@ -155,15 +150,7 @@ fn override_req(good_faith: Option<GoodFaithAttempt>) -> Request {
 
 #[test]
 fn emergency_override_needs_a_good_faith_attempt_and_opens_a_task() {
-    let mut w = World::new();
-    w.agent("alice", &["back"]);
-    w.badged(
-        "sam",
-        PersonCategory::ServiceProfessional,
-        &[],
-        "SAM-1",
-        &["back"],
-    );
+    let mut w = agent_alice_and(PersonCategory::ServiceProfessional, "sam", "SAM-1");
     // Without a recorded attempt: refused, and the refusal is recorded.
     let d = w.request(override_req(None));
     assert_eq!(deny(&d), DenyReason::GoodFaithAttemptRequired);
