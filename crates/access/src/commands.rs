@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::payload::{self as p, to_fact};
 use crate::site::AccessSite;
-use crate::state::{AccessState, Person};
+use crate::state::{AccessState, Person, Secret};
 
 /// A new person.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -436,9 +436,7 @@ pub fn execute(
             status,
             reason,
         } => {
-            let pr = state
-                .person(person)
-                .ok_or_else(|| CommandError::UnknownPerson(person.clone()))?;
+            let pr = known_person(state, person)?;
             if pr.status == PersonStatus::Terminated {
                 return Err(CommandError::TerminationIsFinal(person.clone()));
             }
@@ -567,9 +565,7 @@ pub fn execute(
             area,
             reason,
         } => {
-            let pr = state
-                .person(person)
-                .ok_or_else(|| CommandError::UnknownPerson(person.clone()))?;
+            let pr = known_person(state, person)?;
             if !pr.authorizations.contains_key(area) {
                 return Err(CommandError::Unchanged(format!(
                     "{person:?} is not authorised for {area:?}"
@@ -610,9 +606,7 @@ pub fn execute(
             )])
         }
         Command::RemoveVendor { person, reason } => {
-            let pr = state
-                .person(person)
-                .ok_or_else(|| CommandError::UnknownPerson(person.clone()))?;
+            let pr = known_person(state, person)?;
             if !pr.category.needs_vendor_approval() {
                 return Err(CommandError::NotAVendor(person.clone()));
             }
@@ -660,9 +654,7 @@ pub fn execute(
             )])
         }
         Command::AddSecretHolder { secret, person } => {
-            let s = state
-                .secret(secret)
-                .ok_or_else(|| CommandError::UnknownSecret(secret.clone()))?;
+            let s = known_secret(state, secret)?;
             eligible_for_secret(state, person, now_ms)?;
             if s.holders.contains(person) {
                 return Err(CommandError::Unchanged(format!(
@@ -683,9 +675,7 @@ pub fn execute(
             person,
             reason,
         } => {
-            let s = state
-                .secret(secret)
-                .ok_or_else(|| CommandError::UnknownSecret(secret.clone()))?;
+            let s = known_secret(state, secret)?;
             if !s.holders.contains(person) {
                 return Err(CommandError::Unchanged(format!(
                     "{person:?} does not hold {secret:?}"
@@ -705,9 +695,7 @@ pub fn execute(
             holders,
             reason,
         } => {
-            state
-                .secret(secret)
-                .ok_or_else(|| CommandError::UnknownSecret(secret.clone()))?;
+            known_secret(state, secret)?;
             let set: BTreeSet<&String> = holders.iter().collect();
             for h in &set {
                 eligible_for_secret(state, h, now_ms)?;
@@ -782,9 +770,7 @@ pub fn execute(
             method,
             note,
         } => {
-            let pr = state
-                .person(person)
-                .ok_or_else(|| CommandError::UnknownPerson(person.clone()))?;
+            let pr = known_person(state, person)?;
             if pr.category != PersonCategory::Agent {
                 return Err(CommandError::NotAllowedForCategory {
                     category: pr.category,
@@ -950,11 +936,23 @@ fn check_id(id: &str) -> Result<(), CommandError> {
     }
 }
 
+/// A registered person (any status).
+fn known_person<'a>(state: &'a AccessState, id: &str) -> Result<&'a Person, CommandError> {
+    state
+        .person(id)
+        .ok_or_else(|| CommandError::UnknownPerson(id.to_owned()))
+}
+
+/// A registered secret.
+fn known_secret<'a>(state: &'a AccessState, id: &str) -> Result<&'a Secret, CommandError> {
+    state
+        .secret(id)
+        .ok_or_else(|| CommandError::UnknownSecret(id.to_owned()))
+}
+
 /// A person that exists and is not terminated.
 fn live_person<'a>(state: &'a AccessState, id: &str) -> Result<&'a Person, CommandError> {
-    let p = state
-        .person(id)
-        .ok_or_else(|| CommandError::UnknownPerson(id.to_owned()))?;
+    let p = known_person(state, id)?;
     if p.status == PersonStatus::Terminated {
         return Err(CommandError::PersonTerminated(id.to_owned()));
     }
@@ -962,9 +960,7 @@ fn live_person<'a>(state: &'a AccessState, id: &str) -> Result<&'a Person, Comma
 }
 
 fn eligible_for_secret(state: &AccessState, person: &str, now_ms: i64) -> Result<(), CommandError> {
-    let p = state
-        .person(person)
-        .ok_or_else(|| CommandError::UnknownPerson(person.to_owned()))?;
+    let p = known_person(state, person)?;
     if p.category != PersonCategory::Agent
         || p.status != PersonStatus::Active
         || !p.badge_current(now_ms)
