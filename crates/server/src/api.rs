@@ -466,20 +466,8 @@ pub fn visible_to(ctx: &SiteCtx, e: &JournalEvent) -> bool {
     !event_is_silent(e)
 }
 
-/// Whether an event is a silent-alarm fact (payload `visibility = "monitoring"`).
-pub fn event_is_silent(e: &JournalEvent) -> bool {
-    e.payload.contains("\"visibility\"")
-        && serde_json::from_str::<Value>(&e.payload)
-            .ok()
-            .and_then(|v| {
-                v.get("visibility")
-                    .and_then(Value::as_str)
-                    .map(|s| s == "monitoring")
-            })
-            .unwrap_or(false)
-}
-
 pub use strongroom_store::decode::fact_of_event;
+pub use strongroom_store::decode::is_silent as event_is_silent;
 
 /// The JSON form of a journaled event.
 pub fn event_json(e: &JournalEvent) -> Value {

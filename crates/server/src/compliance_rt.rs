@@ -192,7 +192,7 @@ fn strs(p: &Map<String, Value>, k: &str) -> Vec<String> {
 /// `capability` check kind). Each names a route or mechanism that exists in `crates/server`.
 pub fn build_capabilities() -> Vec<String> {
     [
-        // video_rt: still (jpg, bmp, gif, png), playback, signed evidence bundle with MP4.
+        // video service: still (jpg, bmp, gif, png), playback, signed evidence bundle with MP4.
         "video.still",
         "video.still.formats",
         "video.export.signed",
@@ -1815,18 +1815,21 @@ async fn post_incident(
     let hold = if cameras.is_empty() {
         json!({"placed": false, "reason": "no cameras cover the areas named"})
     } else {
-        match crate::video_rt::place_hold(
-            &ctx.site,
-            &state,
-            cameras.clone(),
-            from,
-            to,
-            &reason,
-            &inc.id,
-            ctx.actor.clone(),
-        )
-        .await
-        {
+        let placed = match ctx.site.video.get() {
+            Some(video) => video
+                .place_hold(
+                    cameras.clone(),
+                    from,
+                    to,
+                    &reason,
+                    &inc.id,
+                    ctx.actor.clone(),
+                )
+                .await
+                .map_err(|e| e.to_string()),
+            None => Err("video is not running on this site".to_owned()),
+        };
+        match placed {
             Ok(id) => json!({"placed": true, "hold_id": id}),
             Err(err) => {
                 ctx.site

@@ -26,10 +26,11 @@ pub mod reload;
 pub mod simulator;
 pub mod state;
 pub mod tls;
-pub mod video_rt;
 
 pub use error::ApiError;
 pub use state::{AppState, SiteRuntime};
+/// The key that signs evidence bundles (the CLI verifies bundles with it).
+pub use strongroom_video_service::evidence_key;
 
 use axum::Router;
 
@@ -46,7 +47,6 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(console::routes())
         .merge(access_rt::routes())
-        .merge(video_rt::routes())
         .merge(compliance_rt::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             4 * 1024 * 1024,
@@ -74,9 +74,13 @@ pub async fn start_subsystems(
             .map_err(|e| format!("alarms: {e}"))?,
     );
     tasks.extend(
-        video_rt::start(ctx)
-            .await
-            .map_err(|e| format!("video: {e}"))?,
+        start_video_service(
+            ctx,
+            strongroom_video_service::VideoOptions::from_env()
+                .map_err(|e| format!("video: {e}"))?,
+        )
+        .await
+        .map_err(|e| format!("video: {e}"))?,
     );
     tasks.extend(
         compliance_rt::start(ctx)
@@ -97,5 +101,19 @@ pub(crate) async fn start_alarm_service(
     let started =
         strongroom_alarm_service::start(&ctx.service_ctx(), config, resume_after_seq).await?;
     ctx.site.alarm.replace(started.service);
+    Ok(started.tasks)
+}
+
+/// Starts the site's video service with `opts` and puts it in force; returns its tasks.
+pub async fn start_video_service(
+    ctx: &state::StartCtx,
+    opts: strongroom_video_service::VideoOptions,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let started = strongroom_video_service::start(&ctx.service_ctx(), opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    if ctx.site.video.set(started.service).is_err() {
+        return Err("video already started for this site".into());
+    }
     Ok(started.tasks)
 }

@@ -107,94 +107,6 @@ pub const OPS: &[Op] = &[
     },
 ];
 
-/// Video operations (`video_rt`).
-pub const SUBSYSTEM_OPS: &[Op] = &[
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/video/cameras",
-        summary: "Cameras with state, measured fps and resolution",
-        needs: "site-view",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/video/cameras/{camera}/timeline",
-        summary: "Recorded spans, gaps, and the alarm/access events of the covered areas",
-        needs: "video-recorded",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/video/cameras/{camera}/still",
-        summary: "A still (jpg, bmp, gif) at an instant or live, with camera name and time burned in; journaled",
-        needs: "video-recorded",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/video/cameras/{camera}/playback.mp4",
-        summary: "Recorded video of a range as MP4 (byte ranges supported); journaled",
-        needs: "video-recorded",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/video/cameras/{camera}/playback.json",
-        summary: "The wall-clock map of a playback: which recorded stretches the MP4 of the same range holds, so a player can show the time of the frame on screen. Metadata only (no pictures).",
-        needs: "video-recorded",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/video/exports",
-        summary: "Evidence exports",
-        needs: "video-recorded",
-        body: "",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/video/exports",
-        summary: "Export a camera and range as a signed evidence bundle (reason required); journaled",
-        needs: "video-export",
-        body: "json",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/video/exports/{id}/verify",
-        summary: "Re-verifies a stored bundle against the site's own key and journals the result (EXP-06).",
-        needs: "video-recorded",
-        body: "json",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/video/exports/{id}/{file}",
-        summary: "Download a file of an evidence bundle",
-        needs: "video-recorded",
-        body: "",
-    },
-    Op {
-        method: "get",
-        path: "/api/v1/sites/{site}/video/holds",
-        summary: "Legal holds",
-        needs: "video-recorded",
-        body: "",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/video/holds",
-        summary: "Place a legal hold (cameras, range, reason, reference)",
-        needs: "holds-manage",
-        body: "json",
-    },
-    Op {
-        method: "post",
-        path: "/api/v1/sites/{site}/video/holds/{id}/release",
-        summary: "Release a legal hold (IL: Department approval reference required)",
-        needs: "holds-manage",
-        body: "json",
-    },
-];
-
 /// The document as JSON bytes, made once per router and shared by every request.
 #[derive(Clone)]
 pub struct DocumentJson(pub axum::body::Bytes);
@@ -219,7 +131,6 @@ struct LegacyOp {
 fn legacy_ops() -> Vec<LegacyOp> {
     let mut ops: Vec<LegacyOp> = OPS
         .iter()
-        .chain(SUBSYSTEM_OPS)
         .map(|op| LegacyOp {
             method: op.method.to_owned(),
             path: op.path.to_owned(),

@@ -84,7 +84,7 @@ impl Reconfigure for VideoReload {
     }
 
     fn check(&self, new: &SiteConfig) -> Result<(), String> {
-        crate::video_rt::VideoRuntime::check_config(new)
+        strongroom_video_service::VideoService::check_config(new)
     }
 
     fn apply(&self, new: Arc<SiteConfig>) -> BoxFuture<'_, ()> {

@@ -112,7 +112,7 @@ pub struct SiteRuntime {
     /// Alarms and dispatch, once started (replaced when a reload restarts the subsystem).
     pub alarm: Slot<strongroom_alarm_service::AlarmService>,
     /// Video, once started.
-    pub video: OnceLock<Arc<crate::video_rt::VideoRuntime>>,
+    pub video: OnceLock<Arc<strongroom_video_service::VideoService>>,
     /// Compliance, once started.
     pub compliance: OnceLock<Arc<crate::compliance_rt::ComplianceRuntime>>,
     /// The started services that take a new configuration while they run.

@@ -20,6 +20,20 @@ pub fn fact_of_event(event: &JournalEvent) -> Option<Fact> {
     })
 }
 
+/// Whether an event is a silent-alarm fact (payload `visibility = "monitoring"`): shown only to
+/// holders of `SilentAlarmsView`, never on a keypad, sounder or public display.
+pub fn is_silent(event: &JournalEvent) -> bool {
+    event.payload.contains("\"visibility\"")
+        && serde_json::from_str::<Value>(&event.payload)
+            .ok()
+            .and_then(|v| {
+                v.get("visibility")
+                    .and_then(Value::as_str)
+                    .map(|s| s == "monitoring")
+            })
+            .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +63,16 @@ mod tests {
     fn anything_else_is_not() {
         assert!(fact_of_event(&event("system", "[1,2]")).is_none());
         assert!(fact_of_event(&event("system", "not json")).is_none());
+    }
+
+    #[test]
+    fn silent_means_visibility_monitoring() {
+        assert!(is_silent(&event(
+            "system",
+            r#"{"visibility":"monitoring"}"#
+        )));
+        assert!(!is_silent(&event("system", r#"{"visibility":"all"}"#)));
+        assert!(!is_silent(&event("system", r#"{"note":"visibility"}"#)));
     }
 
     #[test]

@@ -99,7 +99,7 @@ fn evidence_verify_exit_codes() {
             i64::try_from(summary.duration_90k).expect("dur") * 100_000 / 9,
         );
     let site_key = SiteKey::generate().expect("key");
-    let key = strongroom_server::video_rt::evidence_key(&site_key).expect("signing key");
+    let key = strongroom_server::evidence_key(&site_key).expect("signing key");
     let req = ExportRequest {
         site: Named {
             id: "s1".into(),

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod notify;
 pub mod perm;
 pub mod site;
+pub mod video;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -48,4 +49,5 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(site::router())
         .merge(alarm::router())
         .merge(notify::router())
+        .merge(video::router())
 }

@@ -131,8 +131,8 @@ mod tests {
     /// subsystems actually journal.
     #[test]
     fn episode_kinds_are_the_kinds_the_subsystems_journal() {
-        use crate::video_rt::kinds as vk;
         use strongroom_alarm::facts::kinds as ak;
+        use strongroom_video_service::kinds as vk;
         let journaled = [
             vk::CAMERA_DOWN,
             vk::CAMERA_UP,
