@@ -2,7 +2,8 @@
 use super::*;
 use crate::pack::check_pack;
 use crate::records::*;
-use strongroom_domain::site::{DEMO_SITE_TOML, SiteConfig};
+use jiff::tz::TimeZone;
+use strongroom_domain::site::{Channel, DEMO_SITE_TOML, SiteConfig};
 
 const DAY_MS: i64 = 86_400_000;
 
