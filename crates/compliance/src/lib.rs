@@ -19,6 +19,8 @@ pub mod pack;
 pub mod records;
 pub mod report;
 pub mod schedule;
+#[cfg(test)]
+mod test_support;
 
 pub use check::{Finding, Status, evaluate};
 pub use pack::{Pack, PackIssue, check_pack, list};

@@ -372,15 +372,8 @@ pub fn vendor_is_approved(records: &Records, vendor_id: &str) -> bool {
 mod tests {
     use super::*;
     use crate::records::Records;
+    use crate::test_support::ms_in;
     use jiff::civil::date;
-
-    fn ms(s: &str, tz: &str) -> i64 {
-        let dt: jiff::civil::DateTime = s.parse().expect("datetime");
-        dt.to_zoned(TimeZone::get(tz).expect("tz"))
-            .expect("zoned")
-            .timestamp()
-            .as_millisecond()
-    }
 
     #[test]
     fn a11_intervals_across_month_ends() {
@@ -413,11 +406,11 @@ mod tests {
     fn local_dates_across_dst() {
         let tz = TimeZone::get("America/Chicago").expect("tz");
         // 2025-03-09 02:00 local does not exist (spring forward). 23:30 local on 3/8 is 05:30Z on 3/9.
-        let t = ms("2025-03-08T23:30", "America/Chicago");
+        let t = ms_in("2025-03-08T23:30", "America/Chicago");
         assert_eq!(local_date(t, &tz), date(2025, 3, 8));
         assert_eq!(local_date(t, &TimeZone::UTC), date(2025, 3, 9));
         // Fall back: 2025-11-02 01:30 happens twice; both are Nov 2 locally.
-        let t = ms("2025-11-02T01:30", "America/Chicago");
+        let t = ms_in("2025-11-02T01:30", "America/Chicago");
         assert_eq!(local_date(t, &tz), date(2025, 11, 2));
         assert_eq!(local_date(t + 3_600_000, &tz), date(2025, 11, 2));
     }
@@ -443,13 +436,13 @@ mod tests {
             records.inspections.push(crate::records::Inspection {
                 id: format!("i-{dev}"),
                 device_id: dev.into(),
-                time_ms: ms("2025-01-31T15:00", "America/Chicago"),
+                time_ms: ms_in("2025-01-31T15:00", "America/Chicago"),
                 by: "tech".into(),
                 passed: true,
                 notes: String::new(),
             });
         }
-        let now = ms("2025-02-10T12:00", "America/Chicago");
+        let now = ms_in("2025-02-10T12:00", "America/Chicago");
         for (pack, due) in [
             ("il-dispensary", date(2025, 2, 28)),
             ("oh-dispensary", date(2025, 3, 2)),
@@ -464,10 +457,10 @@ mod tests {
             assert_eq!(cam.requirement_id, "ITM-01");
         }
         let il = builtin("il-dispensary");
-        let on_due = ms("2025-02-28T23:59", "America/Chicago");
+        let on_due = ms_in("2025-02-28T23:59", "America/Chicago");
         let t = tasks(&il, &site, &records, on_due);
         assert!(crate::facts::overdue(&t, today_of(on_due), on_due).is_empty());
-        let late = ms("2025-03-01T00:01", "America/Chicago");
+        let late = ms_in("2025-03-01T00:01", "America/Chicago");
         let t = tasks(&il, &site, &records, late);
         let facts = crate::facts::overdue(&t, today_of(late), late);
         let n = inspectable_devices(&site).len();
@@ -499,12 +492,12 @@ mod tests {
             id: "c1".into(),
             vendor_id: "v1".into(),
             change: crate::records::ChangeKind::Removed,
-            time_ms: ms("2025-03-07T12:00", "America/Chicago"),
+            time_ms: ms_in("2025-03-07T12:00", "America/Chicago"),
             detail: String::new(),
             submitted_ms: None,
         });
         let il = builtin("il-dispensary");
-        let last_minute = ms("2025-03-12T23:59:59", "America/Chicago");
+        let last_minute = ms_in("2025-03-12T23:59:59", "America/Chicago");
         let t = tasks(&il, &site, &records, last_minute);
         let task = t
             .iter()
@@ -517,7 +510,7 @@ mod tests {
         );
         // 2025-03-13 00:00:01 CDT is 05:00:01Z; in UTC it is still the 13th, but a naive 24 h x 5
         // from 12:00 CST would have ended at 13:00 CDT.
-        let next_day = ms("2025-03-13T00:00:01", "America/Chicago");
+        let next_day = ms_in("2025-03-13T00:00:01", "America/Chicago");
         assert_eq!(task.state(today_of(next_day), next_day), TaskState::Overdue);
         let facts = crate::facts::overdue(
             &tasks(&il, &site, &records, next_day),
@@ -542,12 +535,12 @@ mod tests {
         let mut records = Records::default();
         records.outages.push(crate::records::Outage {
             id: "o1".into(),
-            start_ms: ms("2025-10-30T22:00", "America/Chicago"),
-            end_ms: Some(ms("2025-10-30T23:50", "America/Chicago")),
+            start_ms: ms_in("2025-10-30T22:00", "America/Chicago"),
+            end_ms: Some(ms_in("2025-10-30T23:50", "America/Chicago")),
             ..crate::records::Outage::default()
         });
         let il = builtin("il-dispensary");
-        let now = ms("2025-11-04T23:30", "America/Chicago");
+        let now = ms_in("2025-11-04T23:30", "America/Chicago");
         let t = tasks(&il, &site, &records, now);
         let task = t
             .iter()

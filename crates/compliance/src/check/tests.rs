@@ -2,22 +2,10 @@
 use super::*;
 use crate::pack::check_pack;
 use crate::records::*;
-use jiff::tz::TimeZone;
+use crate::test_support::{ms, now};
 use strongroom_domain::site::{Channel, DEMO_SITE_TOML, SiteConfig};
 
 const DAY_MS: i64 = 86_400_000;
-
-fn ms(s: &str) -> i64 {
-    let dt: jiff::civil::DateTime = s.parse().expect("datetime");
-    dt.to_zoned(TimeZone::get("America/Chicago").expect("tz"))
-        .expect("zoned")
-        .timestamp()
-        .as_millisecond()
-}
-
-fn now() -> i64 {
-    ms("2025-06-15T12:00")
-}
 
 fn demo() -> SiteConfig {
     SiteConfig::parse("demo.toml", DEMO_SITE_TOML).expect("demo site")

@@ -3,19 +3,8 @@ use super::*;
 use crate::check::evaluate;
 use crate::pack::builtin;
 use crate::records::{ChangeKind, CorrectiveAction, Inspection, LostSpan, Vendor};
+use crate::test_support::{ms, now};
 use strongroom_domain::site::DEMO_SITE_TOML;
-
-fn ms(s: &str) -> i64 {
-    let dt: jiff::civil::DateTime = s.parse().expect("datetime");
-    dt.to_zoned(TimeZone::get("America/Chicago").expect("tz"))
-        .expect("zoned")
-        .timestamp()
-        .as_millisecond()
-}
-
-fn now() -> i64 {
-    ms("2025-06-15T12:00")
-}
 
 fn demo_named(name: &str) -> SiteConfig {
     let text = DEMO_SITE_TOML.replacen(
