@@ -190,6 +190,13 @@ fn site_header(site: &SiteConfig) -> Vec<String> {
     v
 }
 
+/// A document titled `"{title}: {site name}"` whose header is the site's lines and `subtitle`.
+fn site_document(site: &SiteConfig, title: &str, subtitle: String, now_ms: i64) -> Document {
+    let mut header = site_header(site);
+    header.push(subtitle);
+    Document::new(format!("{title}: {}", site.site.name), header, now_ms)
+}
+
 fn status_label(s: Status) -> &'static str {
     match s {
         Status::Pass => "PASS",
@@ -209,14 +216,10 @@ pub fn compliance_report(
     now_ms: i64,
 ) -> Document {
     let tz = site_tz(site);
-    let mut header = site_header(site);
-    header.push(format!(
-        "Compliance report as of {}",
-        fmt_local(now_ms, &tz)
-    ));
-    let mut d = Document::new(
-        format!("Compliance report: {}", site.site.name),
-        header,
+    let mut d = site_document(
+        site,
+        "Compliance report",
+        format!("Compliance report as of {}", fmt_local(now_ms, &tz)),
         now_ms,
     );
     d.kv(vec![
@@ -347,11 +350,10 @@ pub fn vault_log(
     now_ms: i64,
 ) -> Document {
     let tz = site_tz(site);
-    let mut header = site_header(site);
-    header.push(format!("Vault log for {date}"));
-    let mut d = Document::new(
-        format!("Daily vault log {date}: {}", site.site.name),
-        header,
+    let mut d = site_document(
+        site,
+        &format!("Daily vault log {date}"),
+        format!("Vault log for {date}"),
         now_ms,
     );
     let mut rows: Vec<&VaultLogRow> = rows.iter().collect();
@@ -401,15 +403,14 @@ pub fn inspection_log(
 ) -> Document {
     let tz = site_tz(site);
     let today = local_date(now_ms, &tz);
-    let mut header = site_header(site);
-    header.push(format!(
-        "Inspections and tests {} to {}",
-        local_date(from_ms, &tz),
-        local_date(to_ms.saturating_sub(1), &tz)
-    ));
-    let mut d = Document::new(
-        format!("Inspection log: {}", site.site.name),
-        header,
+    let mut d = site_document(
+        site,
+        "Inspection log",
+        format!(
+            "Inspections and tests {} to {}",
+            local_date(from_ms, &tz),
+            local_date(to_ms.saturating_sub(1), &tz)
+        ),
         now_ms,
     );
     let mut ins: Vec<_> = records
@@ -483,15 +484,14 @@ pub fn inspection_log(
 /// corrective actions and the due date.
 pub fn outage_report(pack: &Pack, site: &SiteConfig, outage: &Outage, now_ms: i64) -> Document {
     let tz = site_tz(site);
-    let mut header = site_header(site);
-    header.push(format!(
-        "Outage {} report, prepared {}",
-        outage.id,
-        fmt_local(now_ms, &tz)
-    ));
-    let mut d = Document::new(
-        format!("Security system outage report: {}", site.site.name),
-        header,
+    let mut d = site_document(
+        site,
+        "Security system outage report",
+        format!(
+            "Outage {} report, prepared {}",
+            outage.id,
+            fmt_local(now_ms, &tz)
+        ),
         now_ms,
     );
     let due = pack.requirements.iter().find_map(|r| match r.check {
@@ -653,14 +653,13 @@ pub fn vendor_change_report(
     now_ms: i64,
 ) -> Document {
     let tz = site_tz(site);
-    let mut header = site_header(site);
-    header.push(format!(
-        "Approved vendor list changes, prepared {}",
-        fmt_local(now_ms, &tz)
-    ));
-    let mut d = Document::new(
-        format!("Vendor list change report: {}", site.site.name),
-        header,
+    let mut d = site_document(
+        site,
+        "Vendor list change report",
+        format!(
+            "Approved vendor list changes, prepared {}",
+            fmt_local(now_ms, &tz)
+        ),
         now_ms,
     );
     let vendor = |id: &str| records.vendors.iter().find(|v| v.id == id);
@@ -749,14 +748,13 @@ pub fn surveillance_access_list(
     now_ms: i64,
 ) -> Document {
     let tz = site_tz(site);
-    let mut header = site_header(site);
-    header.push(format!(
-        "Persons with access to surveillance equipment as of {}",
-        fmt_local(now_ms, &tz)
-    ));
-    let mut d = Document::new(
-        format!("Surveillance access list: {}", site.site.name),
-        header,
+    let mut d = site_document(
+        site,
+        "Surveillance access list",
+        format!(
+            "Persons with access to surveillance equipment as of {}",
+            fmt_local(now_ms, &tz)
+        ),
         now_ms,
     );
     let mut rows: Vec<&AccessListRow> = rows.iter().collect();
@@ -791,15 +789,14 @@ pub fn surveillance_access_list(
 pub fn incident_report(site: &SiteConfig, incident: &Incident, now_ms: i64) -> Document {
     let tz = site_tz(site);
     let today = local_date(now_ms, &tz);
-    let mut header = site_header(site);
-    header.push(format!(
-        "Incident {} report, prepared {}",
-        incident.id,
-        fmt_local(now_ms, &tz)
-    ));
-    let mut d = Document::new(
-        format!("Incident report: {}", site.site.name),
-        header,
+    let mut d = site_document(
+        site,
+        "Incident report",
+        format!(
+            "Incident {} report, prepared {}",
+            incident.id,
+            fmt_local(now_ms, &tz)
+        ),
         now_ms,
     );
     d.kv(vec![
