@@ -4,7 +4,7 @@ use strongroom_domain::site::{LockKind, SensorKind};
 
 use super::Status;
 use super::context::{Ctx, Outcome};
-use crate::pack::{AreaSelector, DoorSelector, PowerScope, enum_name};
+use crate::pack::{AreaSelector, DoorSelector, PowerScope, enum_name, enum_names};
 
 /// Every door on a selected area has an electronic lock.
 pub(super) fn electronic_locks(ctx: &Ctx<'_>, areas: &AreaSelector) -> Outcome {
@@ -43,12 +43,7 @@ pub(super) fn sensor_in_areas(
     areas: &AreaSelector,
 ) -> Outcome {
     let mut o = Outcome::new();
-    let selected: Vec<_> = ctx
-        .site
-        .areas
-        .iter()
-        .filter(|a| ctx.area_selected(a.kind, areas))
-        .collect();
+    let selected = ctx.areas(areas);
     if selected.is_empty() {
         return Outcome::with(
             Status::Fail,
@@ -56,24 +51,14 @@ pub(super) fn sensor_in_areas(
         );
     }
     for a in selected {
-        let found: Vec<&str> = ctx
-            .site
-            .sensors
-            .iter()
-            .filter(|s| s.area == a.id && sensor_kinds.contains(&s.kind))
-            .map(|s| s.id.as_str())
-            .collect();
+        let found = ctx.sensors_in(&a.id, sensor_kinds);
         if found.is_empty() {
             o.fail_on(
                 &a.id,
                 format!(
                     "area {}: no {} alarm point",
                     a.id,
-                    sensor_kinds
-                        .iter()
-                        .map(enum_name)
-                        .collect::<Vec<_>>()
-                        .join("/")
+                    enum_names(sensor_kinds, "/")
                 ),
             );
         } else {
@@ -101,24 +86,14 @@ pub(super) fn sensor_at_doors(
     }
     for d in selected {
         let inner = if ctx.outside(&d.to) { &d.from } else { &d.to };
-        let found: Vec<&str> = ctx
-            .site
-            .sensors
-            .iter()
-            .filter(|s| &s.area == inner && sensor_kinds.contains(&s.kind))
-            .map(|s| s.id.as_str())
-            .collect();
+        let found = ctx.sensors_in(inner, sensor_kinds);
         if found.is_empty() {
             o.fail_on(
                 &d.id,
                 format!(
                     "door {}: no {} alarm point in {}",
                     d.id,
-                    sensor_kinds
-                        .iter()
-                        .map(enum_name)
-                        .collect::<Vec<_>>()
-                        .join("/"),
+                    enum_names(sensor_kinds, "/"),
                     inner
                 ),
             );

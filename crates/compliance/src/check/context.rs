@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use strongroom_domain::site::{AreaKind, Channel, Door, SiteConfig};
+use strongroom_domain::site::{Area, AreaKind, Camera, Channel, Door, SensorKind, SiteConfig};
 
 use super::Status;
 use crate::pack::{AreaSelector, DoorSelector, enum_name};
@@ -162,7 +162,40 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub(super) fn has_purpose(&self, cam: &strongroom_domain::site::Camera, purpose: &str) -> bool {
+    /// The site's areas the selector picks.
+    pub(super) fn areas(&self, sel: &AreaSelector) -> Vec<&'a Area> {
+        self.site
+            .areas
+            .iter()
+            .filter(|a| self.area_selected(a.kind, sel))
+            .collect()
+    }
+
+    /// Ids of the cameras `covers` picks that carry `purpose` (any camera when `None`).
+    pub(super) fn cameras_viewing(
+        &self,
+        covers: impl Fn(&Camera) -> bool,
+        purpose: Option<&str>,
+    ) -> Vec<&'a str> {
+        self.site
+            .cameras
+            .iter()
+            .filter(|c| covers(c) && purpose.is_none_or(|p| self.has_purpose(c, p)))
+            .map(|c| c.id.as_str())
+            .collect()
+    }
+
+    /// Ids of the sensors of one of `kinds` in `area`.
+    pub(super) fn sensors_in(&self, area: &str, kinds: &[SensorKind]) -> Vec<&'a str> {
+        self.site
+            .sensors
+            .iter()
+            .filter(|s| s.area == area && kinds.contains(&s.kind))
+            .map(|s| s.id.as_str())
+            .collect()
+    }
+
+    pub(super) fn has_purpose(&self, cam: &Camera, purpose: &str) -> bool {
         cam.purposes.iter().any(|p| enum_name(p) == purpose)
             || self
                 .cams

@@ -184,7 +184,7 @@ fn default_remedy(check: &Check) -> String {
     match check {
         Check::CameraAtDoors { purpose, .. } | Check::CameraOnAreas { purpose, .. } => format!(
             "Install or re-aim a camera{} and list the door/area in its coverage in the site file.",
-            purpose.as_ref().map(|p| format!(" tagged `{p}`")).unwrap_or_default()
+            video::tagged(purpose.as_deref())
         ),
         Check::FrameRate { .. } => "Raise the camera's recording frame rate (or replace the camera) and re-measure.".into(),
         Check::FacePixels { .. } => "Re-aim, zoom or replace the camera; re-measure pixels across a face from a test image at the door capture line.".into(),

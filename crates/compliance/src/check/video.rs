@@ -5,7 +5,14 @@ use strongroom_domain::site::{Channel, RecordingMode};
 
 use super::Status;
 use super::context::{Ctx, Outcome};
-use crate::pack::{AreaSelector, DoorSelector, FpsMeasure, enum_name, fmt_milli};
+use crate::pack::{AreaSelector, DoorSelector, FpsMeasure, enum_name, enum_names, fmt_milli};
+
+/// The message suffix naming a camera purpose (`` tagged `face` ``), empty when there is none.
+pub(super) fn tagged(purpose: Option<&str>) -> String {
+    purpose
+        .map(|p| format!(" tagged `{p}`"))
+        .unwrap_or_default()
+}
 
 pub(super) fn camera_at_doors(ctx: &Ctx<'_>, sel: DoorSelector, purpose: Option<&str>) -> Outcome {
     let doors = ctx.doors(sel);
@@ -17,26 +24,11 @@ pub(super) fn camera_at_doors(ctx: &Ctx<'_>, sel: DoorSelector, purpose: Option<
     }
     let mut o = Outcome::new();
     for d in &doors {
-        let cams: Vec<&str> = ctx
-            .site
-            .cameras
-            .iter()
-            .filter(|c| {
-                c.covers_doors.contains(&d.id) && purpose.is_none_or(|p| ctx.has_purpose(c, p))
-            })
-            .map(|c| c.id.as_str())
-            .collect();
+        let cams = ctx.cameras_viewing(|c| c.covers_doors.contains(&d.id), purpose);
         if cams.is_empty() {
             o.fail_on(
                 &d.id,
-                format!(
-                    "door {} ({}): no camera{}",
-                    d.id,
-                    d.name,
-                    purpose
-                        .map(|p| format!(" tagged `{p}`"))
-                        .unwrap_or_default()
-                ),
+                format!("door {} ({}): no camera{}", d.id, d.name, tagged(purpose)),
             );
         } else {
             o.ev(format!("door {}: {}", d.id, cams.join(", ")));
@@ -52,12 +44,7 @@ pub(super) fn camera_at_doors(ctx: &Ctx<'_>, sel: DoorSelector, purpose: Option<
 }
 
 pub(super) fn camera_on_areas(ctx: &Ctx<'_>, sel: &AreaSelector, purpose: Option<&str>) -> Outcome {
-    let areas: Vec<_> = ctx
-        .site
-        .areas
-        .iter()
-        .filter(|a| ctx.area_selected(a.kind, sel))
-        .collect();
+    let areas = ctx.areas(sel);
     if areas.is_empty() {
         return Outcome::with(
             Status::Fail,
@@ -66,15 +53,7 @@ pub(super) fn camera_on_areas(ctx: &Ctx<'_>, sel: &AreaSelector, purpose: Option
     }
     let mut o = Outcome::new();
     for a in &areas {
-        let cams: Vec<&str> = ctx
-            .site
-            .cameras
-            .iter()
-            .filter(|c| {
-                c.covers_areas.contains(&a.id) && purpose.is_none_or(|p| ctx.has_purpose(c, p))
-            })
-            .map(|c| c.id.as_str())
-            .collect();
+        let cams = ctx.cameras_viewing(|c| c.covers_areas.contains(&a.id), purpose);
         if !cams.is_empty() {
             o.ev(format!("area {}: {}", a.id, cams.join(", ")));
         } else if let Some(x) = ctx.records.coverage_exemptions.iter().find(|x| {
@@ -87,14 +66,7 @@ pub(super) fn camera_on_areas(ctx: &Ctx<'_>, sel: &AreaSelector, purpose: Option
         } else {
             o.fail_on(
                 &a.id,
-                format!(
-                    "area {} ({}): no camera{}",
-                    a.id,
-                    a.name,
-                    purpose
-                        .map(|p| format!(" tagged `{p}`"))
-                        .unwrap_or_default()
-                ),
+                format!("area {} ({}): no camera{}", a.id, a.name, tagged(purpose)),
             );
         }
     }
@@ -230,11 +202,7 @@ pub(super) fn recording_mode(ctx: &Ctx<'_>, allowed_modes: &[RecordingMode]) -> 
                     "{}: records {}, allowed: {}",
                     c.id,
                     enum_name(&mode),
-                    allowed_modes
-                        .iter()
-                        .map(enum_name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    enum_names(allowed_modes, ", ")
                 ),
             );
         }

@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 use strongroom_domain::site::{Channel, RecordingMode, SensorKind};
 
-use super::enum_name;
 use super::param_types::{
     AreaSelector, DeadlineEvent, DoorSelector, FpsMeasure, Interval, Limit, PowerScope, Subjects,
     VendorProof, fmt_milli,
 };
+use super::{enum_name, enum_names};
 
 /// A check kind with its parameters, implemented once in [`crate::check`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -348,7 +348,7 @@ impl Check {
     pub fn params_summary(&self) -> String {
         let areas = |a: &AreaSelector| match a {
             AreaSelector::All => "all".to_owned(),
-            AreaSelector::Kinds(k) => k.iter().map(enum_name).collect::<Vec<_>>().join("|"),
+            AreaSelector::Kinds(k) => enum_names(k, "|"),
         };
         let list = |v: &[String]| v.join("|");
         match self {
@@ -373,14 +373,9 @@ impl Check {
                 min_width_px,
                 min_height_px,
             } => format!("min={min_width_px}x{min_height_px}"),
-            Check::RecordingMode { allowed_modes } => format!(
-                "allowed_modes={}",
-                allowed_modes
-                    .iter()
-                    .map(enum_name)
-                    .collect::<Vec<_>>()
-                    .join("|")
-            ),
+            Check::RecordingMode { allowed_modes } => {
+                format!("allowed_modes={}", enum_names(allowed_modes, "|"))
+            }
             Check::ClockSync { max_offset_ms } => format!("max_offset_ms={max_offset_ms}"),
             Check::Retention { retention_days } => format!("retention_days={retention_days}"),
             Check::FailureNotification {
@@ -389,11 +384,7 @@ impl Check {
                 email_alone_allowed,
             } => format!(
                 "within_minutes={within_minutes} channels={} email_alone_allowed={email_alone_allowed}",
-                allowed_channels
-                    .iter()
-                    .map(enum_name)
-                    .collect::<Vec<_>>()
-                    .join("|")
+                enum_names(allowed_channels, "|")
             ),
             Check::ElectronicLocks { areas: a } => format!("areas={}", areas(a)),
             Check::SensorInAreas {
@@ -401,11 +392,7 @@ impl Check {
                 areas: a,
             } => format!(
                 "sensors={} areas={}",
-                sensor_kinds
-                    .iter()
-                    .map(enum_name)
-                    .collect::<Vec<_>>()
-                    .join("|"),
+                enum_names(sensor_kinds, "|"),
                 areas(a)
             ),
             Check::SensorAtDoors {
@@ -413,11 +400,7 @@ impl Check {
                 doors,
             } => format!(
                 "sensors={} doors={}",
-                sensor_kinds
-                    .iter()
-                    .map(enum_name)
-                    .collect::<Vec<_>>()
-                    .join("|"),
+                enum_names(sensor_kinds, "|"),
                 doors.as_str()
             ),
             Check::VaultDualAuth | Check::BackupAlarmSupplier | Check::DispatchRoute => {

@@ -203,6 +203,11 @@ pub fn enum_name<T: Serialize>(v: &T) -> String {
     }
 }
 
+/// The snake_case serde names of unit enum values, joined with `sep`.
+pub(crate) fn enum_names<T: Serialize>(values: &[T], sep: &str) -> String {
+    values.iter().map(enum_name).collect::<Vec<_>>().join(sep)
+}
+
 fn enum_from_name<T: serde::de::DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
