@@ -152,12 +152,54 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
         r
     }
 
+    /// A required string parameter naming one value of `T`.
+    fn named_param<T: serde::de::DeserializeOwned>(
+        &mut self,
+        name: &str,
+        what: &str,
+        accepted: &str,
+    ) -> Option<T> {
+        let value = self.string(name, true)?;
+        self.named(name, value, what, accepted)
+    }
+
+    /// A required list parameter naming values of `T`; reading stops at the first unknown name.
+    fn named_list<T: serde::de::DeserializeOwned>(
+        &mut self,
+        name: &str,
+        what: &str,
+        accepted: &str,
+    ) -> Option<Vec<T>> {
+        let list = self.strings(name, true)?;
+        let mut out = Vec::new();
+        for item in list {
+            out.push(self.named(name, item, what, accepted)?);
+        }
+        Some(out)
+    }
+
+    /// Every item of `list` as a value of `T`, with an issue for each unknown name.
+    fn named_each<T: serde::de::DeserializeOwned>(
+        &mut self,
+        name: &str,
+        list: Vec<(String, usize)>,
+        what: &str,
+        accepted: &str,
+    ) -> Option<Vec<T>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in list {
+            match self.named(name, item, what, accepted) {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
     fn door_selector(&mut self, name: &str) -> Option<DoorSelector> {
         let (s, at) = self.string(name, true)?;
-        let r = DOOR_SELECTORS
-            .iter()
-            .find(|(n, _)| *n == s)
-            .map(|(_, d)| *d);
+        let r = door_selector_named(&s);
         if r.is_none() {
             let accepted = DOOR_SELECTORS
                 .iter()
@@ -184,29 +226,15 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
             return None;
         }
         let accepted = "all, public, limited_access, restricted_access, vault, currency_safe, surveillance_room, point_of_sale, exterior, parking, processing";
-        let mut kinds = Vec::new();
-        let mut ok = true;
-        for item in list {
-            match self.named::<AreaKind>("area_kinds", item, "area kind", accepted) {
-                Some(k) => kinds.push(k),
-                None => ok = false,
-            }
-        }
-        ok.then_some(AreaSelector::Kinds(kinds))
+        self.named_each::<AreaKind>("area_kinds", list, "area kind", accepted)
+            .map(AreaSelector::Kinds)
     }
 
     fn sensor_kinds(&mut self) -> Option<Vec<SensorKind>> {
         let list = self.strings("sensor_kinds", true)?;
         let accepted = "perimeter_entry, glass_break, motion, vault_wall, vault_door, panic, holdup, duress, tamper, ac_power, battery, communication, fire";
-        let mut out = Vec::new();
-        let mut ok = !list.is_empty();
-        for item in list {
-            match self.named::<SensorKind>("sensor_kinds", item, "sensor kind", accepted) {
-                Some(k) => out.push(k),
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
+        self.named_each::<SensorKind>("sensor_kinds", list, "sensor kind", accepted)
+            .filter(|kinds| !kinds.is_empty())
     }
 
     fn interval(&mut self) -> Option<Interval> {
@@ -271,10 +299,8 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
             }
             "frame_rate" => {
                 let min_fps = self.uint("min_fps", true);
-                let m = self.string("measure", true);
-                let measure = m.and_then(|m| {
-                    self.named::<FpsMeasure>("measure", m, "measure", "recorded, capable")
-                });
+                let measure =
+                    self.named_param::<FpsMeasure>("measure", "measure", "recorded, capable");
                 Check::FrameRate {
                     min_fps: min_fps?,
                     measure: measure?,
@@ -299,18 +325,13 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
                 }
             }
             "recording_mode" => {
-                let list = self.strings("allowed_modes", true)?;
-                let mut modes = Vec::new();
-                for item in list {
-                    modes.push(self.named::<RecordingMode>(
-                        "allowed_modes",
-                        item,
-                        "recording mode",
-                        "continuous, motion",
-                    )?);
-                }
+                let modes = self.named_list::<RecordingMode>(
+                    "allowed_modes",
+                    "recording mode",
+                    "continuous, motion",
+                );
                 Check::RecordingMode {
-                    allowed_modes: modes,
+                    allowed_modes: modes?,
                 }
             }
             "clock_sync" => Check::ClockSync {
@@ -321,20 +342,12 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
             },
             "failure_notification" => {
                 let within = self.uint("within_minutes", true);
-                let list = self.strings("allowed_channels", true);
+                let channels =
+                    self.named_list::<Channel>("allowed_channels", "channel", "sms, voice, email");
                 let email = self.boolean("email_alone_allowed");
-                let mut channels = Vec::new();
-                for item in list? {
-                    channels.push(self.named::<Channel>(
-                        "allowed_channels",
-                        item,
-                        "channel",
-                        "sms, voice, email",
-                    )?);
-                }
                 Check::FailureNotification {
                     within_minutes: within?,
-                    allowed_channels: channels,
+                    allowed_channels: channels?,
                     email_alone_allowed: email?,
                 }
             }
@@ -372,15 +385,11 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
                 }
             }
             "report_deadline" => {
-                let e = self.string("event", true);
-                let event = e.and_then(|e| {
-                    self.named::<DeadlineEvent>(
-                        "event",
-                        e,
-                        "event",
-                        "outage, vendor_change, incident_action",
-                    )
-                });
+                let event = self.named_param::<DeadlineEvent>(
+                    "event",
+                    "event",
+                    "outage, vendor_change, incident_action",
+                );
                 let days = self.uint("due_calendar_days", true);
                 Check::ReportDeadline {
                     event: event?,
@@ -392,9 +401,7 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
             },
             "power_backup" => {
                 let h = self.uint("min_runtime_hours", true);
-                let s = self.string("scope", true);
-                let scope =
-                    s.and_then(|s| self.named::<PowerScope>("scope", s, "scope", "video, all"));
+                let scope = self.named_param::<PowerScope>("scope", "scope", "video, all");
                 Check::PowerBackup {
                     min_runtime_hours: h?,
                     scope: scope?,
@@ -408,7 +415,7 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
                     } else if s == "each" {
                         Some(Subjects::Each)
                     } else if let Some(sel) = s.strip_prefix("doors:") {
-                        let d = DOOR_SELECTORS.iter().find(|(n, _)| *n == sel).map(|(_, d)| *d);
+                        let d = door_selector_named(sel);
                         if d.is_none() {
                             let msg = format!("parameter `per` in {}: unknown door selector `{sel}`", self.ctx);
                             self.parser.issue(at, msg);
@@ -450,10 +457,8 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
             }
             "vendor_approved" => {
                 let role = self.string("role", true);
-                let r = self.string("require", true);
-                let require = r.and_then(|r| {
-                    self.named::<VendorProof>("require", r, "proof", "license, approval")
-                });
+                let require =
+                    self.named_param::<VendorProof>("require", "proof", "license, approval");
                 Check::VendorApproved {
                     role: role?.0,
                     require: require?,
@@ -473,6 +478,14 @@ impl<'t, 'i> Params<'_, '_, 't, 'i> {
             _ => return None,
         })
     }
+}
+
+/// The door selector a pack names `name`.
+fn door_selector_named(name: &str) -> Option<DoorSelector> {
+    DOOR_SELECTORS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, d)| *d)
 }
 
 fn type_of(v: Option<&Value<'_>>) -> &'static str {

@@ -37,6 +37,13 @@ fn line_of(text: &str, needle: &str) -> usize {
         .map_or(0, |p| p + 1)
 }
 
+/// The one issue `check_pack` reports for `bad` (fails the test if there is not exactly one).
+fn only_issue(bad: &str) -> PackIssue {
+    let err = check_pack("bad.toml", bad).expect_err("must fail");
+    assert_eq!(err.len(), 1, "{err:?}");
+    err[0].clone()
+}
+
 #[test]
 fn builtin_packs_load() {
     for (name, text) in BUILTIN_PACKS {
@@ -82,46 +89,40 @@ fn mini_pack_parses_with_typed_params() {
 #[test]
 fn unknown_kind_is_rejected_with_line() {
     let bad = MINI.replace("check = \"frame_rate\"", "check = \"frame_rates\"");
-    let err = check_pack("bad.toml", &bad).expect_err("must fail");
-    assert_eq!(err.len(), 1, "{err:?}");
-    assert_eq!(err[0].file, "bad.toml");
-    assert_eq!(err[0].line, line_of(&bad, "frame_rates"));
+    let issue = only_issue(&bad);
+    assert_eq!(issue.file, "bad.toml");
+    assert_eq!(issue.line, line_of(&bad, "frame_rates"));
     assert!(
-        err[0].reason.contains("unknown check kind `frame_rates`"),
-        "{}",
-        err[0]
+        issue.reason.contains("unknown check kind `frame_rates`"),
+        "{issue}"
     );
 }
 
 #[test]
 fn missing_parameter_is_rejected_with_line() {
     let bad = MINI.replace("min_fps = 8\n", "");
-    let err = check_pack("bad.toml", &bad).expect_err("must fail");
-    assert_eq!(err.len(), 1, "{err:?}");
-    assert_eq!(err[0].line, line_of(&bad, "check = \"frame_rate\""));
+    let issue = only_issue(&bad);
+    assert_eq!(issue.line, line_of(&bad, "check = \"frame_rate\""));
     assert!(
-        err[0].reason.contains("missing parameter `min_fps`"),
-        "{}",
-        err[0]
+        issue.reason.contains("missing parameter `min_fps`"),
+        "{issue}"
     );
 }
 
 #[test]
 fn duplicate_id_is_rejected_with_line() {
     let bad = MINI.replace("id = \"PHY-01\"", "id = \"VID-11\"");
-    let err = check_pack("bad.toml", &bad).expect_err("must fail");
-    assert_eq!(err.len(), 1, "{err:?}");
+    let issue = only_issue(&bad);
     let second = bad
         .lines()
         .enumerate()
         .filter(|(_, l)| l.contains("\"VID-11\""))
         .nth(1)
         .map(|(i, _)| i + 1);
-    assert_eq!(Some(err[0].line), second);
+    assert_eq!(Some(issue.line), second);
     assert!(
-        err[0].reason.contains("duplicate requirement id `VID-11`"),
-        "{}",
-        err[0]
+        issue.reason.contains("duplicate requirement id `VID-11`"),
+        "{issue}"
     );
 }
 
