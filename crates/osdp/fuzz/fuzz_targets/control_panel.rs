@@ -1,19 +1,14 @@
 //! Fuzz the CP state machine with arbitrary line input between its transmissions.
 #![no_main]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use strongroom_osdp::cp::{ControlPanel, CpConfig, ReaderConfig, ReaderKey};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut cp) = ControlPanel::new(
-        CpConfig::default(),
-        vec![ReaderConfig {
-            address: 1,
-            key: ReaderKey::Commissioned([7; 16]),
-        }],
-    ) else {
+    let Some(mut cp) = common::control_panel() else {
         return;
     };
     let mut now = Instant::now();

@@ -2,20 +2,15 @@
 //! codes, security blocks and data, so that every reply handler is reached.
 #![no_main]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use strongroom_osdp::cp::{ControlPanel, CpConfig, ReaderConfig, ReaderKey};
 use strongroom_osdp::packet::{Packet, SecurityBlock};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut cp) = ControlPanel::new(
-        CpConfig::default(),
-        vec![ReaderConfig {
-            address: 1,
-            key: ReaderKey::Commissioned([7; 16]),
-        }],
-    ) else {
+    let Some(mut cp) = common::control_panel() else {
         return;
     };
     let mut now = Instant::now();
@@ -27,7 +22,12 @@ fuzz_target!(|data: &[u8]| {
         if let Some(cmd) = cp.poll_transmit(now)
             && let Ok((frame, _)) = Packet::decode(&cmd)
         {
-            let mut reply = Packet::reply(1, frame.packet.sequence, *code, body.to_vec());
+            let mut reply = Packet::reply(
+                common::READER_ADDRESS,
+                frame.packet.sequence,
+                *code,
+                body.to_vec(),
+            );
             if *scb & 0x80 != 0 {
                 reply.security = Some(SecurityBlock {
                     kind: 0x11 + (*scb & 0x07),
