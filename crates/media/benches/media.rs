@@ -9,7 +9,11 @@
 //!   frame just before the next key frame (worst case: 30 frames decoded). Needs ffmpeg; skipped without.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::SigningKey;
 use jiff::{SignedDuration, Timestamp};
 use std::path::Path;
@@ -20,6 +24,9 @@ use strongroom_media::hashing::{HashingWriter, StreamHasher};
 use strongroom_media::mp4::{Mp4Plan, Mp4Segment};
 use strongroom_media::segment::{Codec, SampleEntry, SegmentWriter, h264};
 use strongroom_media::still::{StillFormat, StillOptions, StillSource, still_at};
+
+/// Every synthetic and encoded stream here runs at 15 fps.
+const FRAME_DURATION_90K: u32 = 6000;
 
 fn t0() -> Timestamp {
     "2026-11-21T00:00:00Z".parse().unwrap()
@@ -50,7 +57,8 @@ fn synthetic_hour(dir: &Path) -> Vec<ExportSegment> {
             nal[0] = if i % 15 == 0 { 0x65 } else { 0x41 };
             let mut avcc = Vec::with_capacity(len + 4);
             h264::push_avcc_nal(&mut avcc, &nal).unwrap();
-            w.append_frame(&avcc, 6000, i % 15 == 0).unwrap();
+            w.append_frame(&avcc, FRAME_DURATION_90K, i % 15 == 0)
+                .unwrap();
         }
         let s = w.finish().unwrap();
         let start = t0() + SignedDuration::from_secs(60 * m);
@@ -65,6 +73,20 @@ fn synthetic_hour(dir: &Path) -> Vec<ExportSegment> {
         });
     }
     segments
+}
+
+/// A benchmark group for long runs over large inputs: 10 samples, 1 s of warm-up, then
+/// `measurement_secs` of measuring.
+fn slow_group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    measurement_secs: u64,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(measurement_secs));
+    g
 }
 
 fn request(segments: Vec<ExportSegment>) -> ExportRequest {
@@ -102,10 +124,7 @@ fn bench_export_verify(c: &mut Criterion) {
 
     // Context: single-thread SHA-256 on this machine (both export and verify hash every byte twice, on two
     // threads).
-    let mut g = c.benchmark_group("baseline");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    let mut g = slow_group(c, "baseline", 3);
     let buf = vec![0x5au8; 64 << 20];
     g.throughput(Throughput::Bytes(buf.len() as u64));
     g.bench_function("sha256_single_thread", |b| {
@@ -117,10 +136,7 @@ fn bench_export_verify(c: &mut Criterion) {
     g.finish();
     drop(buf);
 
-    let mut g = c.benchmark_group("export");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(8));
+    let mut g = slow_group(c, "export", 8);
     g.throughput(Throughput::Bytes(plan.total_len()));
     g.bench_function("mp4_to_sink_hashed", |b| {
         b.iter(|| {
@@ -153,10 +169,7 @@ fn bench_export_verify(c: &mut Criterion) {
 
     let bundle = dir.path().join("bundle");
     evidence::export_bundle(&req, &key, &bundle).unwrap();
-    let mut g = c.benchmark_group("verify");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(6));
+    let mut g = slow_group(c, "verify", 6);
     g.throughput(Throughput::Bytes(plan.total_len()));
     g.bench_function("bundle_1h", |b| {
         b.iter(|| evidence::verify(&bundle).unwrap())
@@ -165,11 +178,7 @@ fn bench_export_verify(c: &mut Criterion) {
 }
 
 fn bench_still(c: &mut Criterion) {
-    let have_ffmpeg = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_ffmpeg {
+    if !common::have("ffmpeg") {
         eprintln!("SKIP: still benchmark needs ffmpeg");
         return;
     }
@@ -197,39 +206,16 @@ fn bench_still(c: &mut Criterion) {
     assert!(ok);
     let stream = std::fs::read(&raw).unwrap();
     let aus = h264::annexb_access_units(&stream);
-    let sps = aus[0]
-        .iter()
-        .find(|n| h264::nal_type(n) == h264::NAL_SPS)
-        .unwrap();
-    let pps = aus[0]
-        .iter()
-        .find(|n| h264::nal_type(n) == h264::NAL_PPS)
-        .unwrap();
-    let entry = SampleEntry::h264_from_parameter_sets(sps, pps).unwrap();
+    let entry = common::sample_entry_from_first_access_unit(&aus);
     let path = dir.path().join("seg");
-    let mut w = SegmentWriter::create(&path).unwrap();
-    for au in &aus {
-        let mut avcc = Vec::new();
-        for nal in au
-            .iter()
-            .filter(|n| !matches!(h264::nal_type(n), h264::NAL_SPS | h264::NAL_PPS))
-        {
-            h264::push_avcc_nal(&mut avcc, nal).unwrap();
-        }
-        w.append_frame(&avcc, 6000, h264::avcc_is_idr(&avcc))
-            .unwrap();
-    }
-    let index = w.finish().unwrap().sample_index;
+    let index = common::write_segment(&path, &aus, FRAME_DURATION_90K).sample_index;
     let src = StillSource {
         entry: &entry,
         index: &index,
         path: &path,
         start: t0(),
     };
-    let mut g = c.benchmark_group("still");
-    g.sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+    let mut g = slow_group(c, "still", 5);
     // Frame 450 (30 s) is a key frame; frame 479 is the last before the next one.
     for (name, frame, format) in [
         ("jpeg_at_key_frame", 450, StillFormat::Jpeg),

@@ -5,6 +5,8 @@
 //! Without ffmpeg/ffprobe the tests print `SKIP:` and pass, unless `STRONGROOM_REQUIRE_PEERS=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use jiff::{SignedDuration, Timestamp};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,11 +15,12 @@ use strongroom_media::evidence::{
     self, ExportRequest, ExportSegment, Named, TimeRange, VerifyError,
 };
 use strongroom_media::mp4::{Mp4Plan, Mp4Segment};
-use strongroom_media::segment::{SampleEntry, SegmentSummary, SegmentWriter, h264};
+use strongroom_media::segment::{SampleEntry, SegmentSummary, h264};
 use strongroom_media::still::{StillFormat, StillOptions, StillSource, still_at};
 
 const FRAMES: usize = 75; // 5 s at 15 fps
 const SPLIT: usize = 30; // segment A: frames 0..30, segment B: 30..75
+const FRAME_DURATION_90K: u32 = 6000; // 15 fps
 
 struct Seg {
     path: PathBuf,
@@ -32,13 +35,6 @@ struct Fixture {
     segs: Vec<Seg>,
 }
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn t0() -> Timestamp {
     "2026-11-21T15:00:00Z".parse().unwrap()
 }
@@ -49,7 +45,7 @@ fn fixture() -> Option<&'static Fixture> {
 }
 
 fn make_fixture() -> Option<Fixture> {
-    if !have("ffmpeg") || !have("ffprobe") {
+    if !common::have("ffmpeg") || !common::have("ffprobe") {
         assert!(
             std::env::var("STRONGROOM_REQUIRE_PEERS").as_deref() != Ok("1"),
             "ffmpeg and ffprobe are required (STRONGROOM_REQUIRE_PEERS=1)"
@@ -101,34 +97,14 @@ fn make_fixture() -> Option<Fixture> {
     let stream = std::fs::read(&h264_path).unwrap();
     let aus = h264::annexb_access_units(&stream);
     assert_eq!(aus.len(), FRAMES);
-    let sps = aus[0]
-        .iter()
-        .find(|n| h264::nal_type(n) == h264::NAL_SPS)
-        .unwrap();
-    let pps = aus[0]
-        .iter()
-        .find(|n| h264::nal_type(n) == h264::NAL_PPS)
-        .unwrap();
-    let entry = SampleEntry::h264_from_parameter_sets(sps, pps).unwrap();
+    let entry = common::sample_entry_from_first_access_unit(&aus);
     assert_eq!((entry.width, entry.height), (1280, 720));
 
     let mut segs = Vec::new();
     for (i, range) in [0..SPLIT, SPLIT..FRAMES].into_iter().enumerate() {
         let path = dir.join(format!("seg{i}"));
         let start = t0() + SignedDuration::from_millis(range.start as i64 * 1000 / 15);
-        let mut w = SegmentWriter::create(&path).unwrap();
-        for au in &aus[range] {
-            let mut avcc = Vec::new();
-            for nal in au
-                .iter()
-                .filter(|n| !matches!(h264::nal_type(n), h264::NAL_SPS | h264::NAL_PPS))
-            {
-                h264::push_avcc_nal(&mut avcc, nal).unwrap();
-            }
-            w.append_frame(&avcc, 6000, h264::avcc_is_idr(&avcc))
-                .unwrap();
-        }
-        let summary = w.finish().unwrap();
+        let summary = common::write_segment(&path, &aus[range], FRAME_DURATION_90K);
         assert_eq!(
             summary.sample_index.key_frame_count(),
             summary.frame_count as usize / 15
