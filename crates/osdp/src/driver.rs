@@ -237,19 +237,24 @@ mod tests {
     use crate::message::LedCommand;
     use crate::sim::SimPd;
 
+    /// A Control Panel serving one reader at `address`, commissioned with `key`.
+    fn one_reader_panel(address: u8, key: [u8; 16]) -> ControlPanel {
+        ControlPanel::new(
+            CpConfig::default(),
+            vec![ReaderConfig {
+                address,
+                key: ReaderKey::Commissioned(key),
+            }],
+        )
+        .unwrap()
+    }
+
     /// Driver over an in-memory duplex stream with the simulated PD on the other end.
     #[tokio::test]
     async fn driver_delivers_card_and_led_over_duplex() {
         let key = [0x5A; 16];
         let (cp_io, mut pd_io) = tokio::io::duplex(4096);
-        let cp = ControlPanel::new(
-            CpConfig::default(),
-            vec![ReaderConfig {
-                address: 3,
-                key: ReaderKey::Commissioned(key),
-            }],
-        )
-        .unwrap();
+        let cp = one_reader_panel(3, key);
         let mut driver = spawn(cp_io, cp);
         let mut pd = SimPd::new(3, key);
         pd.present_card(7, 4242);
@@ -309,14 +314,7 @@ mod tests {
     async fn line_closed_reports_offline_and_secure_channel_down() {
         let key = [0x5B; 16];
         let (cp_io, mut pd_io) = tokio::io::duplex(4096);
-        let cp = ControlPanel::new(
-            CpConfig::default(),
-            vec![ReaderConfig {
-                address: 4,
-                key: ReaderKey::Commissioned(key),
-            }],
-        )
-        .unwrap();
+        let cp = one_reader_panel(4, key);
         let mut driver = spawn(cp_io, cp);
         let (secure_tx, secure_rx) = oneshot::channel::<()>();
         let pd_task = tokio::spawn(async move {
