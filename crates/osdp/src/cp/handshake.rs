@@ -35,7 +35,9 @@ impl ControlPanel {
         }
     }
 
-    /// An established Secure Channel failed on a reply: report it down and re-key.
+    /// An established Secure Channel failed on a reply: report it down, requeue the command
+    /// that was in flight, and re-key at once (after `sc_retry_interval_ms` if it was lost
+    /// within that interval before).
     pub(super) fn secure_lost(&mut self, i: usize, reason: String, sent: Sent, now: Instant) {
         let retry_ms = self.cfg.sc_retry_interval_ms;
         let r = &mut self.readers[i];
