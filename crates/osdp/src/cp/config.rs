@@ -37,7 +37,8 @@ impl Default for CpConfig {
 pub enum ReaderKey {
     /// The reader's own SCBK. SCBK-D is never used for this reader.
     Commissioned([u8; 16]),
-    /// Install mode: SCBK-D, until [`ReaderCommand::SetKey`] commissions the reader.
+    /// Install mode: SCBK-D, until [`ReaderCommand::SetKey`](super::ReaderCommand::SetKey)
+    /// commissions the reader.
     InstallMode,
     /// No Secure Channel at all (card reads are reported with `secure: false`).
     Clear,
