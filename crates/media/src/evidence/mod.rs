@@ -21,7 +21,7 @@
 //!
 //! # Trust
 //!
-//! [`verify`] checks internal consistency under the key shipped in the bundle and reports that key's
+//! [`verify()`] checks internal consistency under the key shipped in the bundle and reports that key's
 //! fingerprint; a recipient compares it with the site's published key, or calls [`verify_with_key`] with
 //! the trusted key. Verification streams the MP4 once in 1 MiB chunks (constant memory) and hashes each
 //! byte once: the signed manifest holds a hash for every source segment's range and one
