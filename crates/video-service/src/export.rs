@@ -20,14 +20,8 @@ use crate::views::{BundleFile, ExportCreated, ExportList, ExportSummary, ExportV
 pub const MAX_EXPORT_MS: i64 = 12 * 3_600_000;
 /// Longest export reason, in characters.
 const MAX_REASON_CHARS: usize = 1000;
-/// Bundle files a client may download.
-pub const BUNDLE_FILES: [&str; 5] = [
-    evidence::VIDEO_FILE,
-    evidence::MANIFEST_FILE,
-    evidence::SIGNATURE_FILE,
-    evidence::KEY_FILE,
-    evidence::README_FILE,
-];
+/// Bundle files a client may download: every file a bundle defines.
+pub use evidence::BUNDLE_FILES;
 
 /// The Ed25519 key that signs evidence manifests: the site's journal key.
 pub fn evidence_key(key: &SiteKey) -> Result<ed25519_dalek::SigningKey, String> {

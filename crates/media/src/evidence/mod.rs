@@ -62,7 +62,7 @@ pub const README_FILE: &str = "README.txt";
 pub const FORMAT: &str = "strongroom-evidence/1";
 
 /// Every file a bundle defines; the verifier reports any other file in the directory as unlisted.
-const BUNDLE_FILES: [&str; 5] = [
+pub const BUNDLE_FILES: [&str; 5] = [
     VIDEO_FILE,
     MANIFEST_FILE,
     SIGNATURE_FILE,
