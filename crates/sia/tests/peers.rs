@@ -35,6 +35,10 @@ fn rt() -> Runtime {
         .expect("runtime")
 }
 
+fn key16() -> Option<AesKey> {
+    Some(AesKey::from_ascii(KEY16).expect("key"))
+}
+
 fn acct(account: &str, key: Option<AesKey>) -> AccountPolicy {
     AccountPolicy {
         account: account.into(),
@@ -87,9 +91,12 @@ impl Drop for Rx {
     }
 }
 
-/// Run the panel to completion; returns (exit ok, its JSON lines).
-fn panel(p: &Peers, args: &[&str]) -> (bool, Vec<Value>, String) {
-    let mut proc = PeerProc::spawn(p, "dc09_sender.py", args);
+/// Run the panel against our receiver's `port` to completion; `args` is the rest of its command
+/// line, split on whitespace. Returns (exit ok, its JSON lines, its whole output).
+fn panel(p: &Peers, port: &str, args: &str) -> (bool, Vec<Value>, String) {
+    let mut argv = vec!["--port", port];
+    argv.extend(args.split_whitespace());
+    let mut proc = PeerProc::spawn(p, "dc09_sender.py", &argv);
     let st = proc.wait_exit(PEER_TIMEOUT).expect("panel exits in time");
     (st.success(), proc.json_lines(), proc.dump())
 }
@@ -110,24 +117,8 @@ fn panel_contact_id_plain_tcp() {
     let port = r.tcp_port();
     let (ok, lines, dump) = panel(
         &p,
-        &[
-            "--port",
-            &port,
-            "--account",
-            "1234",
-            "--code",
-            "130",
-            "--zone",
-            "3",
-            "--area",
-            "1",
-            "--seq",
-            "11",
-            "--count",
-            "2",
-            "--interval",
-            "0",
-        ],
+        &port,
+        "--account 1234 --code 130 --zone 3 --area 1 --seq 11 --count 2 --interval 0",
     );
     assert!(ok, "{dump}");
     assert_eq!(
@@ -160,31 +151,14 @@ fn panel_contact_id_plain_tcp() {
 #[test]
 fn panel_contact_id_aes128_tcp() {
     let Some(p) = peers() else { return };
-    let r = Rx::start(vec![acct(
-        "5678",
-        Some(AesKey::from_ascii(KEY16).expect("key")),
-    )]);
+    let r = Rx::start(vec![acct("5678", key16())]);
     let port = r.tcp_port();
     let (ok, lines, dump) = panel(
         &p,
-        &[
-            "--port",
-            &port,
-            "--account",
-            "5678",
-            "--code",
-            "401",
-            "--user",
-            "7",
-            "--area",
-            "2",
-            "--qualifier",
-            "3",
-            "--key",
-            KEY16,
-            "--seq",
-            "21",
-        ],
+        &port,
+        &format!(
+            "--account 5678 --code 401 --user 7 --area 2 --qualifier 3 --key {KEY16} --seq 21"
+        ),
     );
     assert!(ok, "{dump}");
     let s = r.sink.signals();
@@ -212,20 +186,8 @@ fn panel_sia_dcs_plain_tcp() {
     let port = r.tcp_port();
     let (ok, _, dump) = panel(
         &p,
-        &[
-            "--port",
-            &port,
-            "--account",
-            "1234",
-            "--code",
-            "BA",
-            "--zone",
-            "5",
-            "--area",
-            "2",
-            "--seq",
-            "31",
-        ],
+        &port,
+        "--account 1234 --code BA --zone 5 --area 2 --seq 31",
     );
     assert!(ok, "{dump}");
     let s = r.sink.signals();
@@ -246,22 +208,8 @@ fn panel_sia_dcs_aes256_udp() {
     let port = r.udp_port();
     let (ok, lines, dump) = panel(
         &p,
-        &[
-            "--proto",
-            "udp",
-            "--port",
-            &port,
-            "--account",
-            "9ABC",
-            "--code",
-            "FA",
-            "--zone",
-            "12",
-            "--key-hex",
-            KEY32_HEX,
-            "--seq",
-            "41",
-        ],
+        &port,
+        &format!("--proto udp --account 9ABC --code FA --zone 12 --key-hex {KEY32_HEX} --seq 41"),
     );
     assert!(ok, "{dump}");
     let s = r.sink.signals();
@@ -276,25 +224,11 @@ fn panel_sia_dcs_aes256_udp() {
 #[test]
 fn panel_null_link_test_plain_and_encrypted() {
     let Some(p) = peers() else { return };
-    let r = Rx::start(vec![
-        acct("1234", None),
-        acct("5678", Some(AesKey::from_ascii(KEY16).expect("key"))),
-    ]);
+    let r = Rx::start(vec![acct("1234", None), acct("5678", key16())]);
     let port = r.tcp_port();
-    let (ok, _, dump) = panel(&p, &["--port", &port, "--account", "1234", "--null"]);
+    let (ok, _, dump) = panel(&p, &port, "--account 1234 --null");
     assert!(ok, "{dump}");
-    let (ok, _, dump) = panel(
-        &p,
-        &[
-            "--port",
-            &port,
-            "--account",
-            "5678",
-            "--null",
-            "--key",
-            KEY16,
-        ],
-    );
+    let (ok, _, dump) = panel(&p, &port, &format!("--account 5678 --null --key {KEY16}"));
     assert!(ok, "{dump}");
     assert_eq!(r.rx().stats().link_tests.load(Ordering::Relaxed), 2);
     assert!(r.sink.signals().is_empty());
@@ -303,31 +237,14 @@ fn panel_null_link_test_plain_and_encrypted() {
 #[test]
 fn panel_clock_skew_is_naked_then_corrected() {
     let Some(p) = peers() else { return };
-    let r = Rx::start(vec![acct(
-        "5678",
-        Some(AesKey::from_ascii(KEY16).expect("key")),
-    )]);
+    let r = Rx::start(vec![acct("5678", key16())]);
     let port = r.tcp_port();
     // Panel clock 120 s fast: we NAK with our time, the panel corrects and resends on the same
     // connection (my-dc09-spt then raises although it was ACKed: a known peer bug).
     let (_, lines, dump) = panel(
         &p,
-        &[
-            "--port",
-            &port,
-            "--account",
-            "5678",
-            "--code",
-            "130",
-            "--zone",
-            "1",
-            "--key",
-            KEY16,
-            "--clock-offset",
-            "120",
-            "--seq",
-            "51",
-        ],
+        &port,
+        &format!("--account 5678 --code 130 --zone 1 --key {KEY16} --clock-offset 120 --seq 51"),
     );
     let rx = wire_rx(&lines);
     assert!(rx.iter().any(|b| b.contains("\"NAK\"0000")), "{dump}");
@@ -342,22 +259,8 @@ fn panel_clock_skew_is_naked_then_corrected() {
     // Stale: 120 s slow
     let (_, lines, dump) = panel(
         &p,
-        &[
-            "--port",
-            &port,
-            "--account",
-            "5678",
-            "--code",
-            "130",
-            "--zone",
-            "2",
-            "--key",
-            KEY16,
-            "--clock-offset",
-            "-120",
-            "--seq",
-            "52",
-        ],
+        &port,
+        &format!("--account 5678 --code 130 --zone 2 --key {KEY16} --clock-offset -120 --seq 52"),
     );
     assert!(lines.iter().any(|l| l["acked"] == true), "{dump}");
     assert!(
@@ -372,45 +275,33 @@ fn panel_clock_skew_is_naked_then_corrected() {
 #[test]
 fn panel_rejections_wrong_key_plain_for_keyed_unknown_account_unknown_code() {
     let Some(p) = peers() else { return };
-    let r = Rx::start(vec![
-        acct("5678", Some(AesKey::from_ascii(KEY16).expect("key"))),
-        acct("1234", None),
-    ]);
+    let r = Rx::start(vec![acct("5678", key16()), acct("1234", None)]);
     let port = r.tcp_port();
-    type Case<'a> = (&'a [&'a str], fn(&Rejection) -> bool, &'a str);
+    type Case<'a> = (&'a str, fn(&Rejection) -> bool, &'a str);
     let cases: [Case; 4] = [
         (
-            &[
-                "--account",
-                "5678",
-                "--code",
-                "130",
-                "--key",
-                "FEDCBA9876543210",
-            ],
+            "--account 5678 --code 130 --key FEDCBA9876543210",
             |j| matches!(j, Rejection::Decrypt { .. }),
             "NAK",
         ),
         (
-            &["--account", "5678", "--code", "130"],
+            "--account 5678 --code 130",
             |j| matches!(j, Rejection::PlainForKeyedAccount(_)),
             "NAK",
         ),
         (
-            &["--account", "4321", "--code", "130"],
+            "--account 4321 --code 130",
             |j| matches!(j, Rejection::UnknownAccount(_)),
             "NAK",
         ),
         (
-            &["--account", "1234", "--code", "999"],
+            "--account 1234 --code 999",
             |j| matches!(j, Rejection::NotUnderstood(_)),
             "DUH",
         ),
     ];
     for (i, (args, check, reply)) in cases.iter().enumerate() {
-        let mut a = vec!["--port", port.as_str(), "--seq", "61"];
-        a.extend_from_slice(args);
-        let (ok, lines, dump) = panel(&p, &a);
+        let (ok, lines, dump) = panel(&p, &port, &format!("--seq 61 {args}"));
         assert!(!ok, "case {i} must not be acked: {dump}");
         assert!(
             wire_rx(&lines)
@@ -433,19 +324,8 @@ fn panel_sink_failure_naks_then_retry_delivers_once() {
     let r = Rx::start(vec![acct("1234", None)]);
     let port = r.tcp_port();
     r.sink.fail.store(true, Ordering::SeqCst);
-    let args = [
-        "--port",
-        &port,
-        "--account",
-        "1234",
-        "--code",
-        "120",
-        "--zone",
-        "4",
-        "--seq",
-        "71",
-    ];
-    let (ok, lines, dump) = panel(&p, &args);
+    let args = "--account 1234 --code 120 --zone 4 --seq 71";
+    let (ok, lines, dump) = panel(&p, &port, args);
     assert!(!ok, "{dump}");
     assert!(
         wire_rx(&lines).iter().all(|b| b.contains("\"NAK\"")),
@@ -453,10 +333,10 @@ fn panel_sink_failure_naks_then_retry_delivers_once() {
     );
     assert!(r.sink.signals().is_empty());
     r.sink.fail.store(false, Ordering::SeqCst);
-    let (ok, _, dump) = panel(&p, &args);
+    let (ok, _, dump) = panel(&p, &port, args);
     assert!(ok, "{dump}");
     // the same frame again (ACK lost, say): ACKed, not delivered twice
-    let (ok, _, dump) = panel(&p, &args);
+    let (ok, _, dump) = panel(&p, &port, args);
     assert!(ok, "{dump}");
     assert_eq!(r.sink.signals().len(), 1);
     assert_eq!(r.rx().stats().duplicates.load(Ordering::Relaxed), 1);
@@ -533,15 +413,18 @@ impl Tx {
             .block_on(self.handle.enqueue(s, Timestamp::now()))
             .expect("enqueue");
     }
-    fn wait_acks(&self, n: usize) -> bool {
-        poll_blocking(PEER_TIMEOUT, || {
+    /// Wait (bounded) until `n` attempts have been ACKed; panics with the attempts and the
+    /// central station's output otherwise.
+    fn expect_acks(&self, n: usize, c: &Central) {
+        let acked = poll_blocking(PEER_TIMEOUT, || {
             self.rec
                 .records()
                 .iter()
                 .filter(|r| r.outcome == AttemptOutcome::Ack)
                 .count()
                 >= n
-        })
+        });
+        assert!(acked, "{:?}\n{}", self.rec.records(), c.proc.dump());
     }
     fn queue_len(&self) -> usize {
         self.rt.block_on(self.queue.pending()).expect("len")
@@ -575,7 +458,7 @@ fn central_contact_id_plain_tcp() {
     cfg.link_test_interval_s = Some(1);
     let tx = sender(cfg, system_like());
     tx.send(cid("130", 3, 1));
-    assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
+    tx.expect_acks(1, &c);
     let v = frame_line(&mut c);
     assert_eq!(v["result"], "ACK", "{v}");
     assert_eq!(
@@ -612,10 +495,10 @@ fn central_contact_id_aes128_tcp() {
     let Some(p) = peers() else { return };
     let mut c = central(&p, false, &["1234:0123456789ABCDEF"]);
     let mut cfg = SenderConfig::new(c.addr, "1234");
-    cfg.key = Some(AesKey::from_ascii(KEY16).expect("key"));
+    cfg.key = key16();
     let tx = sender(cfg, system_like());
     tx.send(cid("110", 7, 2));
-    assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
+    tx.expect_acks(1, &c);
     let v = frame_line(&mut c);
     assert_eq!(
         (
@@ -642,7 +525,7 @@ fn central_sia_dcs_plain_tcp_and_test_mode() {
     {
         let tx = sender(SenderConfig::new(c.addr, "1234"), system_like());
         tx.send(s.clone());
-        assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
+        tx.expect_acks(1, &c);
         let v = frame_line(&mut c);
         assert_eq!(
             (v["result"].as_str(), v["code"].as_str()),
@@ -658,7 +541,7 @@ fn central_sia_dcs_plain_tcp_and_test_mode() {
     cfg.test_mode = true;
     let tx = sender(cfg, system_like());
     tx.send(s);
-    assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
+    tx.expect_acks(1, &c);
     let v = c
         .proc
         .wait_json(PEER_TIMEOUT, |v| v["code"] == "RX")
@@ -683,7 +566,7 @@ fn central_sia_dcs_aes192_udp() {
     let mut s = AlarmSignal::new("1234", Protocol::SiaDcs, "FA", Qualifier::New);
     s.zone = Some(9);
     tx.send(s);
-    assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
+    tx.expect_acks(1, &c);
     let v = frame_line(&mut c);
     assert_eq!(
         (
@@ -709,7 +592,7 @@ fn central_failover_to_secondary_keeps_order() {
     let tx = sender(cfg, system_like());
     tx.send(cid("130", 1, 1));
     tx.send(cid("131", 2, 1));
-    assert!(tx.wait_acks(2), "{:?}\n{}", tx.rec.records(), c.proc.dump());
+    tx.expect_acks(2, &c);
     let recs = tx.rec.records();
     let fails: Vec<_> = recs
         .iter()
@@ -745,7 +628,7 @@ fn central_clock_skew_nak_then_corrected() {
     let Some(p) = peers() else { return };
     let mut c = central(&p, false, &["1234:0123456789ABCDEF"]);
     let mut cfg = SenderConfig::new(c.addr, "1234");
-    cfg.key = Some(AesKey::from_ascii(KEY16).expect("key"));
+    cfg.key = key16();
     cfg.backoff_initial_ms = 10;
     // our clock is 5 minutes slow
     let clock = Arc::new(ManualClock::new(
@@ -755,7 +638,7 @@ fn central_clock_skew_nak_then_corrected() {
     ));
     let tx = sender(cfg, clock);
     tx.send(cid("130", 1, 1));
-    assert!(tx.wait_acks(1), "{:?}\n{}", tx.rec.records(), c.proc.dump());
+    tx.expect_acks(1, &c);
     let recs = tx.rec.records();
     assert!(
         matches!(
