@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{EventLog, camera_segments, poll_until, start_camsim, verify_segment_file};
+use common::{
+    Camsim, EventLog, camera_gaps, camera_segments, poll_until, start_camsim, verify_segment_file,
+};
 use strongroom_video::clock::{Clock, SystemClock, secs_to_90k};
 use strongroom_video::events::{ChannelEvents, VideoEvent};
 use strongroom_video::index;
@@ -49,6 +51,39 @@ fn test_config(storage: PathBuf) -> RecorderConfig {
     }
 }
 
+/// camsim serving `streams` cameras of 640x360 at 15 fps with a key frame every second, plus
+/// `extra` arguments (split on whitespace).
+fn camsim_640x360(streams: usize, extra: &str) -> Option<Camsim> {
+    let mut args = vec![
+        "--width", "640", "--height", "360", "--fps", "15", "--keyint", "15",
+    ];
+    args.extend(extra.split_whitespace());
+    start_camsim(streams, &args)
+}
+
+/// A recorder of the camsim cameras at `urls` on `db`, writing under `storage`.
+fn start_recorder(
+    db: TestDb,
+    storage: PathBuf,
+    urls: &[String],
+    shutdown: &watch::Receiver<bool>,
+) -> Running {
+    let (sink, rx) = ChannelEvents::new();
+    let rec = Recorder::new(
+        db.pool.clone(),
+        test_config(storage.clone()),
+        RetinaOpener::new(),
+        Arc::new(sink),
+        Arc::new(SystemClock),
+    );
+    Running {
+        db,
+        storage,
+        events: EventLog::new(rx),
+        task: tokio::spawn(rec.run(cameras(urls), shutdown.clone())),
+    }
+}
+
 async fn start_recorders(
     dir: &std::path::Path,
     urls: &[String],
@@ -57,21 +92,7 @@ async fn start_recorders(
     let mut out = Vec::new();
     for db in TestDb::all(dir).await.expect("test databases") {
         let storage = dir.join(format!("store-{}", db.label));
-        let (sink, rx) = ChannelEvents::new();
-        let rec = Recorder::new(
-            db.pool.clone(),
-            test_config(storage.clone()),
-            RetinaOpener::new(),
-            Arc::new(sink),
-            Arc::new(SystemClock),
-        );
-        let task = tokio::spawn(rec.run(cameras(urls), shutdown.clone()));
-        out.push(Running {
-            db,
-            storage,
-            events: EventLog::new(rx),
-            task,
-        });
+        out.push(start_recorder(db, storage, urls, shutdown));
     }
     out
 }
@@ -110,21 +131,7 @@ fn assert_contiguous(label: &str, segs: &[index::SegmentRow]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_camsim_cameras_into_verified_segments() {
-    let Some(cs) = start_camsim(
-        3,
-        &[
-            "--width",
-            "640",
-            "--height",
-            "360",
-            "--fps",
-            "15",
-            "--keyint",
-            "15",
-            "--duration",
-            "90",
-        ],
-    ) else {
+    let Some(cs) = camsim_640x360(3, "--duration 90") else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -142,10 +149,7 @@ async fn records_camsim_cameras_into_verified_segments() {
         let label = db.label;
         for key in ["cam1", "cam2", "cam3"] {
             let segs = camera_segments(&db.pool, key).await;
-            let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
-            let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
-                .await
-                .unwrap();
+            let gaps = camera_gaps(&db.pool, key).await;
             assert!(
                 gaps.is_empty(),
                 "{label} {key}: {gaps:?} {:?}",
@@ -207,13 +211,7 @@ async fn records_camsim_cameras_into_verified_segments() {
                 "{label} {key}: camera clock drift {:?} ms",
                 rep.last_clock_drift_ms
             );
-            let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
-            assert!(
-                index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
-                    .await
-                    .unwrap()
-                    .is_empty()
-            );
+            assert!(camera_gaps(&db.pool, key).await.is_empty());
         }
         assert!(
             events
@@ -240,23 +238,7 @@ fn down_of<'a>(key: &'a str) -> impl Fn(&VideoEvent) -> bool + 'a {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn camera_failures_are_detected_within_5s_and_gaps_recorded() {
-    let Some(mut cs) = start_camsim(
-        3,
-        &[
-            "--width",
-            "640",
-            "--height",
-            "360",
-            "--fps",
-            "15",
-            "--keyint",
-            "15",
-            "--one-encoder",
-            "--stdin-control",
-            "--duration",
-            "90",
-        ],
-    ) else {
+    let Some(mut cs) = camsim_640x360(3, "--one-encoder --stdin-control --duration 90") else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -338,10 +320,7 @@ async fn camera_failures_are_detected_within_5s_and_gaps_recorded() {
         let (db, storage, events, _reports) = stop(r).await;
         let label = db.label;
         for key in ["cam2", "cam3"] {
-            let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
-            let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
-                .await
-                .unwrap();
+            let gaps = camera_gaps(&db.pool, key).await;
             assert_eq!(gaps.len(), 1, "{label} {key}: one gap: {gaps:?}");
             let g = &gaps[0];
             let segs = camera_segments(&db.pool, key).await;
@@ -382,13 +361,7 @@ async fn camera_failures_are_detected_within_5s_and_gaps_recorded() {
             assert!(*up_90k >= g.end_90k - secs_to_90k(1));
         }
         // cam1 never stopped: no gap, no down event, contiguous segments throughout.
-        let id1 = index::camera_id(&db.pool, "cam1").await.unwrap().unwrap();
-        assert!(
-            index::gaps_in_range(&db.pool, id1, i64::MIN / 2, i64::MAX / 2)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(camera_gaps(&db.pool, "cam1").await.is_empty());
         assert!(
             !events.seen.iter().any(down_of("cam1")),
             "{label}: cam1 never down"
@@ -442,22 +415,7 @@ impl Drop for KillOnDrop {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_leaves_every_indexed_segment_playable_and_restart_records_the_gap() {
-    let Some(cs) = start_camsim(
-        2,
-        &[
-            "--width",
-            "640",
-            "--height",
-            "360",
-            "--fps",
-            "15",
-            "--keyint",
-            "15",
-            "--one-encoder",
-            "--duration",
-            "120",
-        ],
-    ) else {
+    let Some(cs) = camsim_640x360(2, "--one-encoder --duration 120") else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -522,20 +480,7 @@ async fn sigkill_leaves_every_indexed_segment_playable_and_restart_records_the_g
 
         // Restart on the same index and storage: recording resumes and the outage is a gap.
         let (stop_tx, stop_rx) = watch::channel(false);
-        let (sink, rx) = ChannelEvents::new();
-        let rec = Recorder::new(
-            db.pool.clone(),
-            test_config(storage.clone()),
-            RetinaOpener::new(),
-            Arc::new(sink),
-            Arc::new(SystemClock),
-        );
-        let run = Running {
-            db,
-            storage: storage.clone(),
-            events: EventLog::new(rx),
-            task: tokio::spawn(rec.run(cameras(&cs.urls), stop_rx)),
-        };
+        let run = start_recorder(db, storage.clone(), &cs.urls, &stop_rx);
         for key in ["cam1", "cam2"] {
             let n = camera_segments(&run.db.pool, key).await.len();
             wait_segments(&run, key, n + 1).await;
@@ -543,10 +488,7 @@ async fn sigkill_leaves_every_indexed_segment_playable_and_restart_records_the_g
         stop_tx.send(true).expect("shutdown");
         let (db, storage, _events, _reports) = stop(run).await;
         for (key, last) in ["cam1", "cam2"].iter().zip(&before) {
-            let id = index::camera_id(&db.pool, key).await.unwrap().unwrap();
-            let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
-                .await
-                .unwrap();
+            let gaps = camera_gaps(&db.pool, key).await;
             assert_eq!(gaps.len(), 1, "{label} {key}: {gaps:?}");
             assert_eq!(
                 gaps[0].start_90k,

@@ -14,7 +14,7 @@ use sqlx::AnyPool;
 use strongroom_media::segment::SampleIndex;
 use strongroom_video::clock::{Clock, SystemClock};
 use strongroom_video::events::VideoEvent;
-use strongroom_video::index::{self, SegmentRow};
+use strongroom_video::index::{self, GapRow, SegmentRow};
 use strongroom_video::testing::{peers_dir, peers_required};
 
 /// A running camsim; killed on drop.
@@ -193,6 +193,17 @@ pub async fn camera_segments(pool: &AnyPool, key: &str) -> Vec<SegmentRow> {
     index::segments_in_range(pool, id, i64::MIN / 2, i64::MAX / 2)
         .await
         .expect("segments")
+}
+
+/// Gaps of camera `key` (which must be indexed), oldest first.
+pub async fn camera_gaps(pool: &AnyPool, key: &str) -> Vec<GapRow> {
+    let id = index::camera_id(pool, key)
+        .await
+        .expect("camera id")
+        .expect("camera indexed");
+    index::gaps_in_range(pool, id, i64::MIN / 2, i64::MAX / 2)
+        .await
+        .expect("gaps")
 }
 
 /// Checks one segment against its file: size, SHA-256, sample index, first frame a key frame.
