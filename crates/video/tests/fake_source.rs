@@ -9,14 +9,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{EventLog, camera_segments, poll_until, verify_segment_file};
+use common::{EventLog, camera_gaps, camera_segments, poll_until, verify_segment_file};
 use strongroom_video::clock::{Clock, ManualClock, secs_to_90k};
 use strongroom_video::events::{ChannelEvents, VideoEvent};
 use strongroom_video::index;
-use strongroom_video::recorder::{Recorder, RecorderConfig};
+use strongroom_video::recorder::{CameraReport, Recorder, RecorderConfig, RecorderError};
 use strongroom_video::source::{CameraConfig, Frame, FrameStream, H264Params, Opener, SourceError};
 use strongroom_video::testing::TestDb;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 // A 1280x720 SPS and PPS as written by x264.
 const SPS: &[u8] = &[
@@ -76,6 +77,20 @@ struct FakeOpener {
     opens: AtomicU32,
     clock: Arc<ManualClock>,
     drained: Arc<Mutex<std::collections::BTreeSet<String>>>,
+}
+
+impl FakeOpener {
+    fn new(
+        cams: std::collections::BTreeMap<String, (u32, Script)>,
+        clock: Arc<ManualClock>,
+    ) -> Self {
+        FakeOpener {
+            cams: Mutex::new(cams),
+            opens: AtomicU32::new(0),
+            clock,
+            drained: Arc::default(),
+        }
+    }
 }
 
 impl Opener for FakeOpener {
@@ -145,6 +160,36 @@ fn config(storage: std::path::PathBuf) -> RecorderConfig {
 
 const T0: i64 = 1_800_000_000 * 90_000;
 
+/// A recorder on `opener` writing into `db` and under `storage`.
+fn recorder<O: Opener>(
+    db: &TestDb,
+    storage: &std::path::Path,
+    opener: O,
+    sink: Arc<ChannelEvents>,
+    clock: Arc<ManualClock>,
+) -> Recorder<O, ChannelEvents, ManualClock> {
+    Recorder::new(
+        db.pool.clone(),
+        config(storage.to_owned()),
+        opener,
+        sink,
+        clock,
+    )
+}
+
+/// Asks the recorder `task` to stop and waits (bounded) for its reports.
+async fn stop(
+    stop_tx: &watch::Sender<bool>,
+    task: JoinHandle<Result<Vec<CameraReport>, RecorderError>>,
+) -> Vec<CameraReport> {
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("stops")
+        .expect("join")
+        .expect("run")
+}
+
 #[tokio::test]
 async fn discontinuity_failing_camera_and_shutdown_with_open_segment() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -180,22 +225,11 @@ async fn discontinuity_failing_camera_and_shutdown_with_open_segment() {
             ),
         );
         let clock = Arc::new(ManualClock::new(T0));
-        let drained = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
-        let opener = FakeOpener {
-            cams: Mutex::new(cams),
-            opens: AtomicU32::new(0),
-            clock: clock.clone(),
-            drained: drained.clone(),
-        };
+        let opener = FakeOpener::new(cams, clock.clone());
+        let drained = opener.drained.clone();
         let (sink, rx) = ChannelEvents::new();
         let mut events = EventLog::new(rx);
-        let rec = Recorder::new(
-            db.pool.clone(),
-            config(storage.clone()),
-            opener,
-            Arc::new(sink),
-            clock.clone(),
-        );
+        let rec = recorder(&db, &storage, opener, Arc::new(sink), clock.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(rec.run(vec![cam("jump"), cam("hang"), cam("missing")], stop_rx));
 
@@ -243,12 +277,7 @@ async fn discontinuity_failing_camera_and_shutdown_with_open_segment() {
                 |e| matches!(e, VideoEvent::CameraDown { camera, .. } if camera == "missing"),
             )
             .await;
-        stop_tx.send(true).expect("stop");
-        let reports = tokio::time::timeout(Duration::from_secs(10), task)
-            .await
-            .expect("stops")
-            .expect("join")
-            .expect("run");
+        let reports = stop(&stop_tx, task).await;
         events.drain();
         let hang = reports
             .iter()
@@ -290,13 +319,7 @@ async fn discontinuity_failing_camera_and_shutdown_with_open_segment() {
             .expect("missing report");
         assert!(missing.open_failures >= 3 && missing.segments == 0);
         // A camera that never connected: its outage is a gap from the first refusal to shutdown.
-        let id = index::camera_id(&db.pool, "missing")
-            .await
-            .unwrap()
-            .unwrap();
-        let gaps = index::gaps_in_range(&db.pool, id, i64::MIN / 2, i64::MAX / 2)
-            .await
-            .unwrap();
+        let gaps = camera_gaps(&db.pool, "missing").await;
         assert_eq!(gaps.len(), 1, "{label}: {gaps:?}");
         assert!(
             gaps[0].reason.starts_with("connect failed"),
@@ -319,16 +342,11 @@ async fn discontinuity_failing_camera_and_shutdown_with_open_segment() {
 async fn duplicate_camera_keys_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDb::sqlite(dir.path()).await.expect("db");
-    let opener = FakeOpener {
-        cams: Mutex::new(std::collections::BTreeMap::new()),
-        opens: AtomicU32::new(0),
-        clock: Arc::new(ManualClock::new(T0)),
-        drained: Arc::new(Mutex::new(std::collections::BTreeSet::new())),
-    };
+    let opener = FakeOpener::new(Default::default(), Arc::new(ManualClock::new(T0)));
     let (sink, _rx) = ChannelEvents::new();
-    let rec = Recorder::new(
-        db.pool.clone(),
-        config(dir.path().join("store")),
+    let rec = recorder(
+        &db,
+        &dir.path().join("store"),
         opener,
         Arc::new(sink),
         Arc::new(ManualClock::new(T0)),
@@ -360,21 +378,10 @@ async fn cameras_added_and_removed_while_recording() {
         cams.insert("gone".to_owned(), (0, script(30)));
         cams.insert("new".to_owned(), (0, script(30)));
         let clock = Arc::new(ManualClock::new(T0));
-        let drained = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
-        let opener = FakeOpener {
-            cams: Mutex::new(cams),
-            opens: AtomicU32::new(0),
-            clock: clock.clone(),
-            drained: drained.clone(),
-        };
+        let opener = FakeOpener::new(cams, clock.clone());
+        let drained = opener.drained.clone();
         let (sink, _rx) = ChannelEvents::new();
-        let rec = Recorder::new(
-            db.pool.clone(),
-            config(storage.clone()),
-            opener,
-            Arc::new(sink),
-            clock.clone(),
-        );
+        let rec = recorder(&db, &storage, opener, Arc::new(sink), clock.clone());
         let (list_tx, list_rx) = watch::channel(vec![cam("stay"), cam("gone")]);
         let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(rec.run_updating(list_rx, stop_rx));
@@ -409,12 +416,7 @@ async fn cameras_added_and_removed_while_recording() {
         list_tx
             .send(vec![cam("stay"), cam("stay")])
             .expect("send list");
-        stop_tx.send(true).expect("stop");
-        let reports = tokio::time::timeout(Duration::from_secs(10), task)
-            .await
-            .expect("stops")
-            .expect("join")
-            .expect("run");
+        let reports = stop(&stop_tx, task).await;
         let names: Vec<&str> = reports.iter().map(|r| r.camera.as_str()).collect();
         assert_eq!(names.len(), 3, "{label}: {names:?}");
         for (camera, frames) in [("stay", 30), ("gone", 30), ("new", 30)] {
@@ -472,6 +474,55 @@ impl Opener for GatedOpener {
     }
 }
 
+/// Camera "g" recording on a [`GatedOpener`]: the handles a test drives and watches it with.
+struct Gated {
+    frames_tx: tokio::sync::mpsc::UnboundedSender<Frame>,
+    events: EventLog,
+    sink: Arc<ChannelEvents>,
+    clock: Arc<ManualClock>,
+    stop_tx: watch::Sender<bool>,
+    task: JoinHandle<Result<Vec<CameraReport>, RecorderError>>,
+}
+
+impl Gated {
+    fn start(db: &TestDb, storage: &std::path::Path) -> Self {
+        let clock = Arc::new(ManualClock::new(T0));
+        let (frames_tx, frames_rx) = tokio::sync::mpsc::unbounded_channel();
+        let opener = GatedOpener {
+            rx: Mutex::new(Some(frames_rx)),
+            clock: clock.clone(),
+        };
+        let (sink, rx) = ChannelEvents::new();
+        let sink = Arc::new(sink);
+        let rec = recorder(db, storage, opener, sink.clone(), clock.clone());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(rec.run(vec![cam("g")], stop_rx));
+        Gated {
+            frames_tx,
+            events: EventLog::new(rx),
+            sink,
+            clock,
+            stop_tx,
+            task,
+        }
+    }
+}
+
+/// Waits (each step within `timeout`) until writing is restored after a storage trouble and a
+/// segment starting at gated frame `frame` or later is written.
+async fn wait_writes_resumed(events: &mut EventLog, frame: i64, timeout: Duration) {
+    events
+        .wait_for("write restored", timeout, |e| {
+            matches!(e, VideoEvent::WriteRestored { .. })
+        })
+        .await;
+    events
+        .wait_for(&format!("a segment from frame {frame}"), timeout, |e| {
+            matches!(e, VideoEvent::SegmentWritten { start_time_90k, .. } if *start_time_90k >= T0 + frame * 6000)
+        })
+        .await;
+}
+
 fn gated_frame(i: i64) -> Frame {
     let key = i % 15 == 0;
     Frame {
@@ -506,23 +557,13 @@ async fn a_storage_failure_is_one_trouble_and_the_camera_stays_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDb::sqlite(dir.path()).await.expect("db");
     let storage = dir.path().join("gated");
-    let clock = Arc::new(ManualClock::new(T0));
-    let (frames_tx, frames_rx) = tokio::sync::mpsc::unbounded_channel();
-    let opener = GatedOpener {
-        rx: Mutex::new(Some(frames_rx)),
-        clock: clock.clone(),
-    };
-    let (sink, rx) = ChannelEvents::new();
-    let mut events = EventLog::new(rx);
-    let rec = Recorder::new(
-        db.pool.clone(),
-        config(storage.clone()),
-        opener,
-        Arc::new(sink),
-        clock.clone(),
-    );
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(rec.run(vec![cam("g")], stop_rx));
+    let Gated {
+        frames_tx,
+        mut events,
+        stop_tx,
+        task,
+        ..
+    } = Gated::start(&db, &storage);
     let send = |from: i64, to: i64| {
         for i in from..to {
             frames_tx.send(gated_frame(i)).expect("send frame");
@@ -550,22 +591,8 @@ async fn a_storage_failure_is_one_trouble_and_the_camera_stays_up() {
     std::fs::remove_file(&cam_dir).expect("unblock");
     std::fs::create_dir_all(&cam_dir).expect("dir again");
     send(150, 240);
-    events
-        .wait_for("write restored", Duration::from_secs(10), |e| {
-            matches!(e, VideoEvent::WriteRestored { .. })
-        })
-        .await;
-    events
-        .wait_for("a segment after the trouble", Duration::from_secs(10), |e| {
-            matches!(e, VideoEvent::SegmentWritten { start_time_90k, .. } if *start_time_90k >= T0 + 150 * 6000)
-        })
-        .await;
-    stop_tx.send(true).expect("stop");
-    let reports = tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("stops")
-        .expect("join")
-        .expect("run");
+    wait_writes_resumed(&mut events, 150, Duration::from_secs(10)).await;
+    let reports = stop(&stop_tx, task).await;
     events.drain();
     let count = |f: fn(&VideoEvent) -> bool| events.seen.iter().filter(|e| f(e)).count();
     assert_eq!(
@@ -628,24 +655,14 @@ async fn a_full_disk_purges_the_oldest_unheld_footage_and_recording_resumes() {
         return;
     };
     let db = TestDb::sqlite(dir.path()).await.expect("db");
-    let clock = Arc::new(ManualClock::new(T0));
-    let (frames_tx, frames_rx) = tokio::sync::mpsc::unbounded_channel();
-    let opener = GatedOpener {
-        rx: Mutex::new(Some(frames_rx)),
-        clock: clock.clone(),
-    };
-    let (sink, rx) = ChannelEvents::new();
-    let sink = Arc::new(sink);
-    let mut events = EventLog::new(rx);
-    let rec = Recorder::new(
-        db.pool.clone(),
-        config(storage.clone()),
-        opener,
-        sink.clone(),
-        clock.clone(),
-    );
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(rec.run(vec![cam("g")], stop_rx.clone()));
+    let Gated {
+        frames_tx,
+        mut events,
+        sink,
+        clock,
+        stop_tx,
+        task,
+    } = Gated::start(&db, &storage);
     let policy = strongroom_video::retention::RetentionPolicy {
         retention_days: 90,
         reserve_bytes: 6 << 20,
@@ -659,7 +676,7 @@ async fn a_full_disk_purges_the_oldest_unheld_footage_and_recording_resumes() {
         sink.clone(),
         3_600,
         100,
-        stop_rx,
+        stop_tx.subscribe(),
     ));
     // 100 KiB frames, 15 fps: a 2 s segment is 3 MiB.
     let big = |i: i64| {
@@ -719,22 +736,8 @@ async fn a_full_disk_purges_the_oldest_unheld_footage_and_recording_resumes() {
     for i in 450..540 {
         frames_tx.send(big(i)).expect("send");
     }
-    events
-        .wait_for("writes again", Duration::from_secs(20), |e| {
-            matches!(e, VideoEvent::WriteRestored { .. })
-        })
-        .await;
-    events
-        .wait_for("a segment after the purge", Duration::from_secs(20), |e| {
-            matches!(e, VideoEvent::SegmentWritten { start_time_90k, .. } if *start_time_90k >= T0 + 450 * 6000)
-        })
-        .await;
-    stop_tx.send(true).expect("stop");
-    let reports = tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("stops")
-        .expect("join")
-        .expect("run");
+    wait_writes_resumed(&mut events, 450, Duration::from_secs(20)).await;
+    let reports = stop(&stop_tx, task).await;
     let _ = retention.await;
     events.drain();
     assert_eq!(reports[0].sessions, 1, "the camera was never reconnected");
