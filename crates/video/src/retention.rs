@@ -793,64 +793,91 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn executor_deletes_through_garbage_and_respects_new_holds() {
-        let dir = tempfile::tempdir().unwrap();
-        for db in TestDb::all(dir.path()).await.unwrap() {
-            let pool = &db.pool;
-            let storage = dir.path().join(format!("store-{}", db.label));
-            let cam = index::ensure_camera(pool, "cam1", "rtsp://x", 0)
+    /// Camera "cam1" of a storage test, with its directory and a sample entry.
+    struct Cam1 {
+        id: i64,
+        entry: i64,
+    }
+
+    impl Cam1 {
+        async fn new(pool: &AnyPool, storage: &Path) -> Self {
+            let id = index::ensure_camera(pool, "cam1", "rtsp://x", 0)
                 .await
                 .unwrap();
-            std::fs::create_dir_all(storage.join(cam.to_string())).unwrap();
+            std::fs::create_dir_all(storage.join(id.to_string())).unwrap();
             let entry = strongroom_media::segment::SampleEntry {
                 codec: strongroom_media::segment::Codec::H264,
                 width: 1,
                 height: 1,
                 decoder_config: vec![1],
             };
-            let e = index::ensure_sample_entry(pool, &entry).await.unwrap();
+            let entry = index::ensure_sample_entry(pool, &entry).await.unwrap();
+            Cam1 { id, entry }
+        }
+
+        /// Writes `data` as segment `seq` spanning `start..start + dur`, and indexes it.
+        async fn put_segment(
+            &self,
+            pool: &AnyPool,
+            storage: &Path,
+            seq: i64,
+            start: i64,
+            dur: i64,
+            data: &[u8],
+        ) {
+            let path = format!("{}/{seq:010}.seg", self.id);
+            std::fs::write(storage.join(&path), data).unwrap();
+            let row = index::SegmentRow {
+                camera_id: self.id,
+                seq,
+                start_time_90k: start,
+                duration_90k: dur,
+                path,
+                bytes: data.len() as i64,
+                sha256_hex: String::new(),
+                frame_count: 1,
+                fps_x1000: 0,
+                width: 1,
+                height: 1,
+                sample_index: vec![],
+                sample_entry_id: self.entry,
+            };
+            index::insert_segment(pool, &row).await.unwrap();
+        }
+    }
+
+    /// A hold on "cam1" over `start..end`.
+    fn cam1_hold(start: i64, end: i64, reason: &str, reference: &str) -> index::NewHold {
+        index::NewHold {
+            cameras: vec!["cam1".into()],
+            start_90k: start,
+            end_90k: end,
+            reason: reason.into(),
+            reference: reference.into(),
+            created_by: "t".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn executor_deletes_through_garbage_and_respects_new_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        for db in TestDb::all(dir.path()).await.unwrap() {
+            let pool = &db.pool;
+            let storage = dir.path().join(format!("store-{}", db.label));
+            let cam = Cam1::new(pool, &storage).await;
             for seq in 1..=4 {
-                let path = format!("{cam}/{seq:010}.seg");
-                std::fs::write(storage.join(&path), [seq as u8; 10]).unwrap();
-                let row = index::SegmentRow {
-                    camera_id: cam,
-                    seq,
-                    start_time_90k: seq * DAY,
-                    duration_90k: DAY,
-                    path,
-                    bytes: 10,
-                    sha256_hex: String::new(),
-                    frame_count: 1,
-                    fps_x1000: 0,
-                    width: 1,
-                    height: 1,
-                    sample_index: vec![],
-                    sample_entry_id: e,
-                };
-                index::insert_segment(pool, &row).await.unwrap();
+                cam.put_segment(pool, &storage, seq, seq * DAY, DAY, &[seq as u8; 10])
+                    .await;
             }
             let metas = index::segment_metas(pool).await.unwrap();
             let p = plan(&metas, &[], &policy(1, 1000), 10 * DAY, 980);
             assert_eq!(p.purge.len(), 2);
             // A hold placed after planning protects segment 2 at execution time.
-            index::create_hold(
-                pool,
-                &index::NewHold {
-                    cameras: vec!["cam1".into()],
-                    start_90k: 2 * DAY + 5,
-                    end_90k: 2 * DAY + 10,
-                    reason: "subpoena".into(),
-                    reference: "CASE-9".into(),
-                    created_by: "t".into(),
-                },
-                0,
-            )
-            .await
-            .unwrap();
+            let held = cam1_hold(2 * DAY + 5, 2 * DAY + 10, "subpoena", "CASE-9");
+            index::create_hold(pool, &held, 0).await.unwrap();
             assert_eq!(execute(pool, &storage, &p).await.unwrap(), 1);
-            assert!(!storage.join(format!("{cam}/0000000001.seg")).exists());
-            assert!(storage.join(format!("{cam}/0000000002.seg")).exists());
+            assert!(!storage.join(format!("{}/0000000001.seg", cam.id)).exists());
+            assert!(storage.join(format!("{}/0000000002.seg", cam.id)).exists());
             let left: Vec<i64> = index::segment_metas(pool)
                 .await
                 .unwrap()
@@ -860,10 +887,10 @@ mod tests {
             assert_eq!(left, vec![2, 3, 4]);
             assert!(index::garbage(pool).await.unwrap().is_empty());
             // Crash between "marked garbage" and "unlinked": collect_garbage finishes the job.
-            index::mark_garbage(pool, &[(cam, 3)]).await.unwrap();
-            assert!(storage.join(format!("{cam}/0000000003.seg")).exists());
+            index::mark_garbage(pool, &[(cam.id, 3)]).await.unwrap();
+            assert!(storage.join(format!("{}/0000000003.seg", cam.id)).exists());
             assert_eq!(collect_garbage(pool, &storage).await.unwrap(), 1);
-            assert!(!storage.join(format!("{cam}/0000000003.seg")).exists());
+            assert!(!storage.join(format!("{}/0000000003.seg", cam.id)).exists());
             assert!(index::garbage(pool).await.unwrap().is_empty());
             assert!(free_bytes(&storage).unwrap() > 0);
             db.close().await.unwrap();
@@ -878,46 +905,14 @@ mod tests {
         for db in TestDb::all(dir.path()).await.unwrap() {
             let pool = &db.pool;
             let storage = dir.path().join(format!("store-{}", db.label));
-            let cam = index::ensure_camera(pool, "cam1", "rtsp://x", 0)
-                .await
-                .unwrap();
-            std::fs::create_dir_all(storage.join(cam.to_string())).unwrap();
-            let entry = strongroom_media::segment::SampleEntry {
-                codec: strongroom_media::segment::Codec::H264,
-                width: 1,
-                height: 1,
-                decoder_config: vec![1],
-            };
-            let e = index::ensure_sample_entry(pool, &entry).await.unwrap();
+            let cam = Cam1::new(pool, &storage).await;
             let now = 100 * DAY;
             for seq in 1..=3 {
-                let path = format!("{cam}/{seq:010}.seg");
-                std::fs::write(storage.join(&path), [0u8; 100]).unwrap();
-                let row = index::SegmentRow {
-                    camera_id: cam,
-                    seq,
-                    start_time_90k: now - DAY + seq * 1000,
-                    duration_90k: 1000,
-                    path,
-                    bytes: 100,
-                    sha256_hex: String::new(),
-                    frame_count: 1,
-                    fps_x1000: 0,
-                    width: 1,
-                    height: 1,
-                    sample_index: vec![],
-                    sample_entry_id: e,
-                };
-                index::insert_segment(pool, &row).await.unwrap();
+                let start = now - DAY + seq * 1000;
+                cam.put_segment(pool, &storage, seq, start, 1000, &[0u8; 100])
+                    .await;
             }
-            let held = index::NewHold {
-                cameras: vec!["cam1".into()],
-                start_90k: now - DAY + 2000,
-                end_90k: now - DAY + 2500,
-                reason: "incident".into(),
-                reference: "INC-3".into(),
-                created_by: "t".into(),
-            };
+            let held = cam1_hold(now - DAY + 2000, now - DAY + 2500, "incident", "INC-3");
             index::create_hold(pool, &held, now).await.unwrap();
             let (sink, mut rx) = ChannelEvents::new();
             // A reserve no disk can meet: everything deletable goes.
