@@ -12,8 +12,8 @@ use strongroom_domain::{Actor, Clock, Fact, SystemClock};
 use strongroom_notify::outbox::ItemState;
 use strongroom_notify::{
     Channel, ChannelRule, Channels, Delivery, Dispatcher, DispatcherConfig, Escalator,
-    EscalatorConfig, MemoryOutbox, Notifier, RetryPolicy, SendError, SiteIdentity, SmtpChannel,
-    SmtpConfig, VecSink, WebhookAuth, WebhookChannel, WebhookConfig, facts,
+    EscalatorConfig, MemoryOutbox, Notifier, Receipt, RetryPolicy, SendError, SiteIdentity,
+    SmtpChannel, SmtpConfig, VecSink, WebhookAuth, WebhookChannel, WebhookConfig, facts,
 };
 use support::peer::{Peer, locate, skip};
 
@@ -60,6 +60,52 @@ fn start(script: &str, any_python: bool, args: &[&str]) -> Option<Peer> {
     }
 }
 
+fn contact(id: &str, name: &str, phone: &str, email: Option<&str>) -> Contact {
+    Contact {
+        id: id.into(),
+        name: name.into(),
+        phone: Some(phone.into()),
+        email: email.map(Into::into),
+        monitoring: false,
+    }
+}
+
+/// A chain step taken at once.
+fn step(contact: &str, channel: Kind) -> ChainStep {
+    ChainStep {
+        contact: contact.into(),
+        channel,
+        after_s: 0,
+    }
+}
+
+fn smtp_config(port: u16, from: &str) -> SmtpConfig {
+    SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        from: from.into(),
+        starttls: false,
+        timeout_ms: 5_000,
+    }
+}
+
+/// Waits for the provider's request to the endpoint whose path ends with `endpoint`.
+fn wait_request(provider: &mut Peer, endpoint: &str) -> Option<Value> {
+    provider.wait_for(WAIT, |v| {
+        v["path"].as_str().is_some_and(|p| p.ends_with(endpoint))
+    })
+}
+
+/// The provider's id for an accepted request starts with `prefix` ("SM" for SMS, "CA" for calls).
+fn assert_provider_id(r: &Receipt, prefix: &str) {
+    assert!(
+        r.provider_id
+            .as_deref()
+            .is_some_and(|s| s.starts_with(prefix)),
+        "{r:?}"
+    );
+}
+
 fn webhook_config(port: u16, token: &str) -> WebhookConfig {
     WebhookConfig {
         sms_url: format!("http://127.0.0.1:{port}/2010-04-01/Accounts/AC123/Messages.json"),
@@ -71,18 +117,36 @@ fn webhook_config(port: u16, token: &str) -> WebhookConfig {
     }
 }
 
+/// SMS and voice through the provider on `port` (Basic auth), email through `email` if any.
+fn provider_channels(
+    port: u16,
+    clock: &Arc<dyn Clock>,
+    email: Option<Arc<dyn Channel>>,
+) -> Channels {
+    let wh: Arc<dyn Channel> = Arc::new(
+        WebhookChannel::new(webhook_config(port, "AC123:secret"), clock.clone()).expect("wh"),
+    );
+    Channels {
+        email,
+        sms: Some(wh.clone()),
+        voice: Some(wh),
+    }
+}
+
+fn test_site(address: &str) -> SiteIdentity {
+    SiteIdentity {
+        name: "Test site".into(),
+        address: address.into(),
+        ..SiteIdentity::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_mail_reaches_the_sink_and_550_is_permanent() {
     let Some(mut sink) = start("smtp_sink.py", false, &["--reject-rcpt", "gone@site.test"]) else {
         return;
     };
-    let cfg = SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: sink.port,
-        from: "Strongroom <strongroom@site.test>".into(),
-        starttls: false,
-        timeout_ms: 5_000,
-    };
+    let cfg = smtp_config(sink.port, "Strongroom <strongroom@site.test>");
     let smtp = SmtpChannel::new(&cfg, clock()).expect("smtp channel");
     let d = delivery(
         "inc-1/alarms/0",
@@ -164,20 +228,9 @@ async fn sms_and_voice_posts_reach_the_provider() {
         "Holdup at Test site",
     );
     let r = wh.send(&sms).await.expect("sms accepted");
-    assert!(
-        r.provider_id
-            .as_deref()
-            .is_some_and(|s| s.starts_with("SM")),
-        "{r:?}"
-    );
+    assert_provider_id(&r, "SM");
     assert_eq!(r.response, "201 queued");
-    let req = sink
-        .wait_for(WAIT, |v| {
-            v["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/Messages.json"))
-        })
-        .expect("sms request");
+    let req = wait_request(&mut sink, "/Messages.json").expect("sms request");
     assert_eq!(req["method"], "POST");
     assert_eq!(req["basic_user"], "AC123");
     assert_eq!(req["body"]["To"], "+12175550100");
@@ -193,19 +246,8 @@ async fn sms_and_voice_posts_reach_the_provider() {
         "Automated alarm from Test site, 1 Main St. Holdup alarm. Please dispatch.",
     );
     let r = wh.send(&call).await.expect("call accepted");
-    assert!(
-        r.provider_id
-            .as_deref()
-            .is_some_and(|s| s.starts_with("CA")),
-        "{r:?}"
-    );
-    let req = sink
-        .wait_for(WAIT, |v| {
-            v["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/Calls.json"))
-        })
-        .expect("voice request");
+    assert_provider_id(&r, "CA");
+    let req = wait_request(&mut sink, "/Calls.json").expect("voice request");
     assert_eq!(req["bearer"], "tok-123");
     assert_eq!(req["body"]["To"], "+12175550911");
     let twiml = req["body"]["Twiml"].as_str().unwrap_or_default();
@@ -230,72 +272,36 @@ async fn provider_503_is_retried_and_il_failure_reaches_people_by_phone_only() {
         smtp: None,
         webhook: None,
         contacts: vec![
-            Contact {
-                id: "manager".into(),
-                name: "Store security manager".into(),
-                phone: Some("+12175550100".into()),
-                email: Some("security@site.test".into()),
-                monitoring: false,
-            },
-            Contact {
-                id: "owner".into(),
-                name: "Owner".into(),
-                phone: Some("+12175550101".into()),
-                email: None,
-                monitoring: false,
-            },
+            contact(
+                "manager",
+                "Store security manager",
+                "+12175550100",
+                Some("security@site.test"),
+            ),
+            contact("owner", "Owner", "+12175550101", None),
         ],
         chains: vec![Chain {
             id: "failures".into(),
             applies_to: vec!["health.*".into()],
             steps: vec![
-                ChainStep {
-                    contact: "manager".into(),
-                    channel: Kind::Email,
-                    after_s: 0,
-                },
-                ChainStep {
-                    contact: "manager".into(),
-                    channel: Kind::Sms,
-                    after_s: 0,
-                },
-                ChainStep {
-                    contact: "owner".into(),
-                    channel: Kind::Sms,
-                    after_s: 0,
-                },
+                step("manager", Kind::Email),
+                step("manager", Kind::Sms),
+                step("owner", Kind::Sms),
             ],
         }],
     };
     let escalator = Escalator::new(EscalatorConfig {
         notify,
         channel_rules: vec![ChannelRule::il_failures()],
-        site: SiteIdentity {
-            name: "Test site".into(),
-            address: "1 Main St".into(),
-            ..SiteIdentity::default()
-        },
+        site: test_site("1 Main St"),
         ..EscalatorConfig::default()
     });
-    let wh: Arc<dyn Channel> = Arc::new(
-        WebhookChannel::new(webhook_config(hooks.port, "AC123:secret"), clock.clone()).expect("wh"),
-    );
     let smtp = SmtpChannel::new(
-        &SmtpConfig {
-            host: "127.0.0.1".into(),
-            port: mail.port,
-            from: "strongroom@site.test".into(),
-            starttls: false,
-            timeout_ms: 5_000,
-        },
+        &smtp_config(mail.port, "strongroom@site.test"),
         clock.clone(),
     )
     .expect("smtp");
-    let channels = Channels {
-        email: Some(Arc::new(smtp)),
-        sms: Some(wh.clone()),
-        voice: Some(wh),
-    };
+    let channels = provider_channels(hooks.port, &clock, Some(Arc::new(smtp)));
     let outbox = Arc::new(MemoryOutbox::new());
     let facts_sink = Arc::new(VecSink::default());
     let disp = Arc::new(Dispatcher::new(
@@ -422,56 +428,22 @@ async fn silent_holdup_dials_the_agency_and_nobody_else() {
         smtp: None,
         webhook: None,
         contacts: vec![
-            Contact {
-                id: "manager".into(),
-                name: "Store security manager".into(),
-                phone: Some("+12175550100".into()),
-                email: None,
-                monitoring: false,
-            },
-            Contact {
-                id: "psap".into(),
-                name: "Springfield PD dispatch".into(),
-                phone: Some("+12175550911".into()),
-                email: None,
-                monitoring: false,
-            },
+            contact("manager", "Store security manager", "+12175550100", None),
+            contact("psap", "Springfield PD dispatch", "+12175550911", None),
         ],
         chains: vec![Chain {
             id: "alarms".into(),
             applies_to: vec!["alarm.*".into()],
-            steps: vec![
-                ChainStep {
-                    contact: "manager".into(),
-                    channel: Kind::Sms,
-                    after_s: 0,
-                },
-                ChainStep {
-                    contact: "psap".into(),
-                    channel: Kind::Voice,
-                    after_s: 0,
-                },
-            ],
+            steps: vec![step("manager", Kind::Sms), step("psap", Kind::Voice)],
         }],
     };
     let escalator = Escalator::new(EscalatorConfig {
         notify,
         monitoring_contacts: ["psap".to_owned()].into(),
-        site: SiteIdentity {
-            name: "Test site".into(),
-            address: "1 Main St, Columbus OH".into(),
-            ..SiteIdentity::default()
-        },
+        site: test_site("1 Main St, Columbus OH"),
         ..EscalatorConfig::default()
     });
-    let wh: Arc<dyn Channel> = Arc::new(
-        WebhookChannel::new(webhook_config(hooks.port, "AC123:secret"), clock.clone()).expect("wh"),
-    );
-    let channels = Channels {
-        email: None,
-        sms: Some(wh.clone()),
-        voice: Some(wh),
-    };
+    let channels = provider_channels(hooks.port, &clock, None);
     let outbox = Arc::new(MemoryOutbox::new());
     let facts_sink = Arc::new(VecSink::default());
     let disp = Dispatcher::new(
@@ -498,13 +470,7 @@ async fn silent_holdup_dials_the_agency_and_nobody_else() {
     let out = notifier.on_fact(&fact).await.expect("trigger");
     assert_eq!((out.scheduled, out.suppressed.len()), (1, 1));
     assert_eq!(disp.run_once().await.expect("run"), 1);
-    let call = hooks
-        .wait_for(WAIT, |v| {
-            v["path"]
-                .as_str()
-                .is_some_and(|p| p.ends_with("/Calls.json"))
-        })
-        .expect("the dialer called the agency");
+    let call = wait_request(&mut hooks, "/Calls.json").expect("the dialer called the agency");
     assert_eq!(call["body"]["To"], "+12175550911");
     let twiml = call["body"]["Twiml"].as_str().unwrap_or_default();
     assert!(
