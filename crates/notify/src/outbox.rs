@@ -218,11 +218,7 @@ impl State {
                 next_attempt_ms,
                 error,
             } => {
-                if let Some(i) = self
-                    .items
-                    .get_mut(&id)
-                    .filter(|i| i.state == ItemState::Pending)
-                {
+                if let Some(i) = self.pending_mut(&id) {
                     i.attempts = attempts;
                     i.next_attempt_ms = next_attempt_ms;
                     i.last_error = Some(error);
@@ -234,11 +230,7 @@ impl State {
                 attempts,
                 error,
             } => {
-                if let Some(i) = self
-                    .items
-                    .get_mut(&id)
-                    .filter(|i| i.state == ItemState::Pending)
-                {
+                if let Some(i) = self.pending_mut(&id) {
                     i.state = ItemState::Failed;
                     i.attempts = attempts;
                     i.last_error = Some(error);
@@ -246,15 +238,18 @@ impl State {
                 }
             }
             Record::Cancel { id } => {
-                if let Some(i) = self
-                    .items
-                    .get_mut(&id)
-                    .filter(|i| i.state == ItemState::Pending)
-                {
+                if let Some(i) = self.pending_mut(&id) {
                     i.state = ItemState::Cancelled;
                 }
             }
         }
+    }
+
+    /// The item `id` if it is still pending.
+    fn pending_mut(&mut self, id: &str) -> Option<&mut OutboxItem> {
+        self.items
+            .get_mut(id)
+            .filter(|i| i.state == ItemState::Pending)
     }
 
     fn take_due(&mut self, now_ms: i64, limit: usize, lease_ms: i64) -> Vec<OutboxItem> {
