@@ -227,6 +227,41 @@ async fn expect(
     }
 }
 
+/// Waits for the next signal (described as `what`).
+async fn expect_signal(rx: &mut mpsc::UnboundedReceiver<Got>, what: &str) -> ZoneSignal {
+    let got = expect(rx, what, |g| matches!(g, Got::Signal(_))).await;
+    let Got::Signal(s) = got else { unreachable!() };
+    s
+}
+
+/// Waits for an MQTT rejection fact (described as `what`) whose reason contains `reason`.
+async fn expect_rejection(rx: &mut mpsc::UnboundedReceiver<Got>, what: &str, reason: &str) {
+    let got = expect(
+        rx,
+        what,
+        |g| matches!(g, Got::Fact(f) if f.kind == kinds::MQTT_REJECTED),
+    )
+    .await;
+    let Got::Fact(f) = got else { unreachable!() };
+    assert!(
+        f.payload["reason"].as_str().unwrap_or("").contains(reason),
+        "{f:?}"
+    );
+}
+
+/// Publishes `payload` (QoS 1, not retained) as the state of `sensor` under `prefix`.
+async fn publish_state(client: &AsyncClient, prefix: &str, sensor: &str, payload: &str) {
+    client
+        .publish(
+            format!("{prefix}/sensor/{sensor}/state"),
+            QoS::AtLeastOnce,
+            false,
+            payload,
+        )
+        .await
+        .expect("publish");
+}
+
 fn is_connected(g: &Got) -> bool {
     matches!(g, Got::Fact(f) if f.kind == kinds::MQTT_CONNECTED)
 }
@@ -277,72 +312,24 @@ async fn signals_rejections_and_last_will_through_mosquitto() {
     expect(&mut rx, "bus connected", is_connected).await;
 
     let (sensor, sensor_task) = sensor_client(&prefix, "panic-pos");
-    sensor
-        .publish(
-            format!("{prefix}/sensor/panic-pos/state"),
-            QoS::AtLeastOnce,
-            false,
-            r#"{"state":"alarm","ts_ms":1763700000000,"seq":1}"#,
-        )
-        .await
-        .expect("publish");
-    let got = expect(&mut rx, "panic alarm signal", |g| {
-        matches!(g, Got::Signal(_))
-    })
+    publish_state(
+        &sensor,
+        &prefix,
+        "panic-pos",
+        r#"{"state":"alarm","ts_ms":1763700000000,"seq":1}"#,
+    )
     .await;
-    let Got::Signal(s) = got else { unreachable!() };
+    let s = expect_signal(&mut rx, "panic alarm signal").await;
     assert_eq!(s.sensor.as_deref(), Some("panic-pos"));
     assert_eq!(s.kind, SignalKind::Alarm);
     assert_eq!(s.seq, Some(1));
     assert_eq!(s.source_time_ms, Some(1_763_700_000_000));
 
-    sensor
-        .publish(
-            format!("{prefix}/sensor/panic-pos/state"),
-            QoS::AtLeastOnce,
-            false,
-            "{oops",
-        )
-        .await
-        .expect("publish");
-    let got = expect(
-        &mut rx,
-        "bad JSON rejection",
-        |g| matches!(g, Got::Fact(f) if f.kind == kinds::MQTT_REJECTED),
-    )
-    .await;
-    let Got::Fact(f) = got else { unreachable!() };
-    assert!(
-        f.payload["reason"]
-            .as_str()
-            .unwrap_or("")
-            .contains("bad JSON"),
-        "{f:?}"
-    );
+    publish_state(&sensor, &prefix, "panic-pos", "{oops").await;
+    expect_rejection(&mut rx, "bad JSON rejection", "bad JSON").await;
 
-    sensor
-        .publish(
-            format!("{prefix}/sensor/intruder/state"),
-            QoS::AtLeastOnce,
-            false,
-            r#"{"state":"alarm"}"#,
-        )
-        .await
-        .expect("publish");
-    let got = expect(
-        &mut rx,
-        "unknown sensor rejection",
-        |g| matches!(g, Got::Fact(f) if f.kind == kinds::MQTT_REJECTED),
-    )
-    .await;
-    let Got::Fact(f) = got else { unreachable!() };
-    assert!(
-        f.payload["reason"]
-            .as_str()
-            .unwrap_or("")
-            .contains("unknown sensor"),
-        "{f:?}"
-    );
+    publish_state(&sensor, &prefix, "intruder", r#"{"state":"alarm"}"#).await;
+    expect_rejection(&mut rx, "unknown sensor rejection", "unknown sensor").await;
 
     // Kill the sensor without DISCONNECT: its socket closes, the broker publishes the will.
     sensor_task.abort();
@@ -380,15 +367,13 @@ async fn unacknowledged_message_is_redelivered_after_sink_failure() {
         tokio::spawn(adapter(&prefix, &client_id, false, sink.clone()).run(std::future::pending()));
     expect(&mut rx, "bus connected", is_connected).await;
     let (sensor, sensor_task) = sensor_client(&prefix, "holdup-pos");
-    sensor
-        .publish(
-            format!("{prefix}/sensor/holdup-pos/state"),
-            QoS::AtLeastOnce,
-            false,
-            r#"{"state":"alarm","seq":9}"#,
-        )
-        .await
-        .expect("publish");
+    publish_state(
+        &sensor,
+        &prefix,
+        "holdup-pos",
+        r#"{"state":"alarm","seq":9}"#,
+    )
+    .await;
     let res = tokio::time::timeout(Duration::from_secs(10), first)
         .await
         .expect("first run ends");
@@ -402,11 +387,7 @@ async fn unacknowledged_message_is_redelivered_after_sink_failure() {
             let _ = stop_rx.await;
         }),
     );
-    let got = expect(&mut rx, "redelivered holdup", |g| {
-        matches!(g, Got::Signal(_))
-    })
-    .await;
-    let Got::Signal(s) = got else { unreachable!() };
+    let s = expect_signal(&mut rx, "redelivered holdup").await;
     assert_eq!((s.sensor.as_deref(), s.seq), (Some("holdup-pos"), Some(9)));
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), second).await;
@@ -496,15 +477,13 @@ async fn holdup_press_over_mqtt_opens_a_silent_alarm() {
             (connected, g.1.open(true).len(), g.1.open(false).len())
         };
         if open.0 && !published {
-            sensor
-                .publish(
-                    format!("{prefix}/sensor/holdup-pos/state"),
-                    QoS::AtLeastOnce,
-                    false,
-                    r#"{"state":"alarm","seq":1}"#,
-                )
-                .await
-                .expect("publish");
+            publish_state(
+                &sensor,
+                &prefix,
+                "holdup-pos",
+                r#"{"state":"alarm","seq":1}"#,
+            )
+            .await;
             published = true;
         }
         if open.1 == 1 {
