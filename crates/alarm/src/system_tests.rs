@@ -44,6 +44,11 @@ fn sensor(id: &str, kind: SignalKind, t: i64) -> Input {
     Input::Signal(ZoneSignal::for_sensor(id, kind, t))
 }
 
+/// `sys` handles a signal from sensor `id` at the signal's own time `t`.
+fn signal(sys: &mut AlarmSystem, id: &str, kind: SignalKind, t: i64) -> Vec<Fact> {
+    sys.handle(sensor(id, kind, t), t)
+}
+
 fn kinds_of(facts: &[Fact]) -> Vec<&str> {
     facts.iter().map(|f| f.kind.as_str()).collect()
 }
@@ -69,45 +74,18 @@ fn arm_away_exit_delay_then_entry_delay_then_alarm() {
     assert_eq!(sys.state(1), Some(ArmState::Away));
 
     // Leaving through the front door during the exit delay: nothing.
-    assert!(
-        sys.handle(
-            sensor("z-front", SignalKind::Alarm, t0 + 10_000),
-            t0 + 10_000
-        )
-        .is_empty()
-    );
-    assert!(
-        sys.handle(
-            sensor("z-front", SignalKind::Restore, t0 + 12_000),
-            t0 + 12_000
-        )
-        .is_empty()
-    );
-    assert!(
-        sys.handle(
-            sensor("z-motion-sales", SignalKind::Alarm, t0 + 5_000),
-            t0 + 5_000
-        )
-        .is_empty()
-    );
-    sys.handle(
-        sensor("z-motion-sales", SignalKind::Restore, t0 + 6_000),
-        t0 + 6_000,
-    );
+    assert!(signal(&mut sys, "z-front", SignalKind::Alarm, t0 + 10_000).is_empty());
+    assert!(signal(&mut sys, "z-front", SignalKind::Restore, t0 + 12_000).is_empty());
+    assert!(signal(&mut sys, "z-motion-sales", SignalKind::Alarm, t0 + 5_000).is_empty());
+    signal(&mut sys, "z-motion-sales", SignalKind::Restore, t0 + 6_000);
 
     // Someone comes in after the exit delay: entry delay.
     let t1 = t0 + 120_000;
-    let f = sys.handle(sensor("z-front", SignalKind::Alarm, t1), t1);
+    let f = signal(&mut sys, "z-front", SignalKind::Alarm, t1);
     assert_eq!(kinds_of(&f), vec![kinds::ENTRY_DELAY_STARTED]);
     assert_eq!(f[0].payload["ends_ms"], t1 + 30_000);
     // Motion follows the entry route.
-    assert!(
-        sys.handle(
-            sensor("z-motion-sales", SignalKind::Alarm, t1 + 3_000),
-            t1 + 3_000
-        )
-        .is_empty()
-    );
+    assert!(signal(&mut sys, "z-motion-sales", SignalKind::Alarm, t1 + 3_000).is_empty());
     assert!(raised(&sys.handle(Input::Tick, t1 + 29_999)).is_empty());
     let f = sys.handle(Input::Tick, t1 + 30_000);
     let r = raised(&f);
@@ -121,10 +99,7 @@ fn arm_away_exit_delay_then_entry_delay_then_alarm() {
     assert_eq!(p["dispatch_required"], true);
     assert_eq!(p["onset_ms"], t1);
     // The door closes: restore of that alarm.
-    let f = sys.handle(
-        sensor("z-front", SignalKind::Restore, t1 + 40_000),
-        t1 + 40_000,
-    );
+    let f = signal(&mut sys, "z-front", SignalKind::Restore, t1 + 40_000);
     assert_eq!(kinds_of(&f), vec![kinds::ALARM_RESTORED]);
     assert_eq!(f[0].payload["alarm_id"], p["alarm_id"]);
 }
@@ -137,13 +112,7 @@ fn door_left_open_after_the_exit_delay_starts_the_entry_delay() {
         Input::Arm(cmd(ArmMethod::Keypad, CodeKind::Normal), ArmMode::Away),
         t0,
     );
-    assert!(
-        sys.handle(
-            sensor("z-delivery", SignalKind::Alarm, t0 + 5_000),
-            t0 + 5_000
-        )
-        .is_empty()
-    );
+    assert!(signal(&mut sys, "z-delivery", SignalKind::Alarm, t0 + 5_000).is_empty());
     assert!(sys.handle(Input::Tick, t0 + 59_000).is_empty());
     let f = sys.handle(Input::Tick, t0 + 60_000);
     assert_eq!(kinds_of(&f), vec![kinds::ENTRY_DELAY_STARTED]);
@@ -165,7 +134,7 @@ fn disarm_within_entry_delay_raises_nothing() {
         t0,
     );
     let t1 = t0 + 100_000;
-    sys.handle(sensor("z-front", SignalKind::Alarm, t1), t1);
+    signal(&mut sys, "z-front", SignalKind::Alarm, t1);
     let f = sys.handle(
         Input::Disarm(cmd(ArmMethod::Keypad, CodeKind::Normal)),
         t1 + 20_000,
@@ -183,27 +152,21 @@ fn motion_instant_in_away_ignored_in_stay_glass_instant_in_stay() {
         t0,
     );
     let t1 = t0 + 61_000;
-    let f = away.handle(sensor("z-motion-sales", SignalKind::Alarm, t1), t1);
+    let f = signal(&mut away, "z-motion-sales", SignalKind::Alarm, t1);
     assert_eq!(raised(&f).len(), 1);
     // Repeats of an active zone do not raise again.
-    assert!(
-        away.handle(sensor("z-motion-sales", SignalKind::Alarm, t1 + 1), t1 + 1)
-            .is_empty()
-    );
+    assert!(signal(&mut away, "z-motion-sales", SignalKind::Alarm, t1 + 1).is_empty());
 
     let mut stay = AlarmSystem::new(cfg(), t0);
     stay.handle(
         Input::Arm(cmd(ArmMethod::Keypad, CodeKind::Normal), ArmMode::Stay),
         t0,
     );
-    assert!(
-        stay.handle(sensor("z-motion-sales", SignalKind::Alarm, t1), t1)
-            .is_empty()
-    );
-    let f = stay.handle(sensor("z-glass", SignalKind::Alarm, t1), t1);
+    assert!(signal(&mut stay, "z-motion-sales", SignalKind::Alarm, t1).is_empty());
+    let f = signal(&mut stay, "z-glass", SignalKind::Alarm, t1);
     assert_eq!(raised(&f).len(), 1);
     assert_eq!(raised(&f)[0].payload["arming_state"], "stay");
-    let f = stay.handle(sensor("z-delivery", SignalKind::Alarm, t1), t1);
+    let f = signal(&mut stay, "z-delivery", SignalKind::Alarm, t1);
     assert_eq!(kinds_of(&f), vec![kinds::ENTRY_DELAY_STARTED]);
 }
 
@@ -211,25 +174,19 @@ fn motion_instant_in_away_ignored_in_stay_glass_instant_in_stay() {
 fn disarmed_intrusion_zones_are_quiet_but_24_hour_zones_are_not() {
     let t = noon();
     let mut sys = AlarmSystem::new(cfg(), t);
-    assert!(
-        sys.handle(sensor("z-front", SignalKind::Alarm, t), t)
-            .is_empty()
-    );
-    assert!(
-        sys.handle(sensor("z-motion-sales", SignalKind::Alarm, t), t)
-            .is_empty()
-    );
-    let f = sys.handle(sensor("z-vault-wall", SignalKind::Alarm, t), t);
+    assert!(signal(&mut sys, "z-front", SignalKind::Alarm, t).is_empty());
+    assert!(signal(&mut sys, "z-motion-sales", SignalKind::Alarm, t).is_empty());
+    let f = signal(&mut sys, "z-vault-wall", SignalKind::Alarm, t);
     assert_eq!(raised(&f)[0].payload["alarm_type"], "vault");
     assert_eq!(raised(&f)[0].payload["after_hours"], false);
 
-    let f = sys.handle(sensor("panic-pos", SignalKind::Alarm, t), t);
+    let f = signal(&mut sys, "panic-pos", SignalKind::Alarm, t);
     let p = &raised(&f)[0].payload;
     assert_eq!(p["alarm_type"], "panic");
     assert_eq!(p["audible"], true, "OH (E)(9): panic is audible");
     assert_eq!(p["visibility"], "all");
 
-    let f = sys.handle(sensor("holdup-pos", SignalKind::Alarm, t), t);
+    let f = signal(&mut sys, "holdup-pos", SignalKind::Alarm, t);
     let p = &raised(&f)[0].payload;
     assert_eq!(p["alarm_type"], "holdup");
     assert_eq!(p["audible"], false, "OH (E)(10): holdup is silent");
@@ -253,7 +210,7 @@ fn disarmed_intrusion_zones_are_quiet_but_24_hour_zones_are_not() {
     );
     assert_eq!(kinds_of(&f), vec![kinds::DISARMED]);
     // The holdup restore is as silent as the holdup.
-    let f = sys.handle(sensor("holdup-pos", SignalKind::Restore, t + 2), t + 2);
+    let f = signal(&mut sys, "holdup-pos", SignalKind::Restore, t + 2);
     assert_eq!(f[0].payload["alarm_id"], holdup_id);
     assert_eq!(f[0].payload["visibility"], "monitoring");
     assert_eq!(f[0].payload["audible"], false);
@@ -408,9 +365,9 @@ fn bypass_ignores_intrusion_zone_until_disarm_but_not_24_hour() {
         t,
     );
     let t1 = t + 61_000;
-    assert!(raised(&sys.handle(sensor("z-glass", SignalKind::Alarm, t1), t1)).is_empty());
+    assert!(raised(&signal(&mut sys, "z-glass", SignalKind::Alarm, t1)).is_empty());
     assert_eq!(
-        raised(&sys.handle(sensor("z-vault-wall", SignalKind::Alarm, t1), t1)).len(),
+        raised(&signal(&mut sys, "z-vault-wall", SignalKind::Alarm, t1)).len(),
         1
     );
 }
@@ -428,21 +385,9 @@ fn shunted_vault_door_is_quiet_until_the_shunt_ends() {
         t,
     );
     assert_eq!(kinds_of(&f), vec![kinds::ZONE_SHUNTED]);
-    assert!(
-        sys.handle(
-            sensor("z-vault-door", SignalKind::Alarm, t + 1_000),
-            t + 1_000
-        )
-        .is_empty()
-    );
-    sys.handle(
-        sensor("z-vault-door", SignalKind::Restore, t + 30_000),
-        t + 30_000,
-    );
-    let f = sys.handle(
-        sensor("z-vault-door", SignalKind::Alarm, t + 61_000),
-        t + 61_000,
-    );
+    assert!(signal(&mut sys, "z-vault-door", SignalKind::Alarm, t + 1_000).is_empty());
+    signal(&mut sys, "z-vault-door", SignalKind::Restore, t + 30_000);
+    let f = signal(&mut sys, "z-vault-door", SignalKind::Alarm, t + 61_000);
     assert_eq!(raised(&f).len(), 1);
     let f = sys.handle(
         Input::Shunt {
@@ -588,10 +533,7 @@ fn supervision_through_the_model() {
     let t0 = noon();
     let mut sys = AlarmSystem::new(cfg(), t0);
     assert!(sys.handle(Input::Tick, t0 + 90_000).is_empty());
-    sys.handle(
-        sensor("panic-pos", SignalKind::Heartbeat, t0 + 60_000),
-        t0 + 60_000,
-    );
+    signal(&mut sys, "panic-pos", SignalKind::Heartbeat, t0 + 60_000);
     let f = sys.handle(Input::Tick, t0 + 121_000);
     // holdup-pos (120 s) and panel-1 (90 s) are silent; panic-pos was heard at +60 s.
     let devices: Vec<&str> = f
@@ -600,15 +542,9 @@ fn supervision_through_the_model() {
         .filter_map(|f| f.payload["device"].as_str())
         .collect();
     assert_eq!(devices, vec!["holdup-pos", "panel-1"]);
-    let f = sys.handle(
-        sensor("holdup-pos", SignalKind::Online, t0 + 200_000),
-        t0 + 200_000,
-    );
+    let f = signal(&mut sys, "holdup-pos", SignalKind::Online, t0 + 200_000);
     assert_eq!(kinds_of(&f), vec![kinds::DEVICE_RESTORED]);
-    let f = sys.handle(
-        sensor("panic-pos", SignalKind::Offline, t0 + 201_000),
-        t0 + 201_000,
-    );
+    let f = signal(&mut sys, "panic-pos", SignalKind::Offline, t0 + 201_000);
     assert_eq!(kinds_of(&f), vec![kinds::DEVICE_SILENT]);
     assert_eq!(f[0].payload["reason"], "offline");
 }
@@ -762,7 +698,7 @@ mod props {
                             SignalKind::Trouble,
                             SignalKind::TroubleRestore,
                         ][usize::from(k)];
-                        sys.handle(sensor(SENSORS[i], kind, t), t)
+                        signal(&mut sys, SENSORS[i], kind, t)
                     }
                     Step::Panel(code, restore, zone) => {
                         let base = ZoneSignal::new("panel-1", zone, SignalKind::Alarm, t);
