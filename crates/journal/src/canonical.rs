@@ -66,16 +66,24 @@ pub fn canonical_bytes(
     let mut out = Vec::with_capacity(
         4 + 8 + 8 + 16 + site_id.len() + kind.len() + actor.len() + payload.len(),
     );
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&seq.to_be_bytes());
-    out.extend_from_slice(&time_ms.to_be_bytes());
-    for field in [site_id, kind, actor, payload] {
+    encode(seq, time_ms, [site_id, kind, actor, payload], |b| {
+        out.extend_from_slice(b)
+    });
+    out
+}
+
+/// Hands the canonical encoding of an event's content to `put`, piece by piece: the one
+/// definition [`canonical_bytes`] and [`chain_hash_fields`] share.
+fn encode(seq: u64, time_ms: i64, fields: [&str; 4], mut put: impl FnMut(&[u8])) {
+    put(MAGIC);
+    put(&seq.to_be_bytes());
+    put(&time_ms.to_be_bytes());
+    for field in fields {
         // Lengths are bounded by MAX_PAYLOAD_BYTES upstream; saturate rather than wrap.
         let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(field.as_bytes());
+        put(&len.to_be_bytes());
+        put(field.as_bytes());
     }
-    out
 }
 
 /// `SHA-256(prev || canonical_bytes(...))`, computed without building the canonical bytes (the
@@ -91,14 +99,9 @@ pub fn chain_hash_fields(
 ) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(prev);
-    h.update(MAGIC);
-    h.update(seq.to_be_bytes());
-    h.update(time_ms.to_be_bytes());
-    for field in [site_id, kind, actor, payload] {
-        let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
-        h.update(len.to_be_bytes());
-        h.update(field.as_bytes());
-    }
+    encode(seq, time_ms, [site_id, kind, actor, payload], |b| {
+        h.update(b)
+    });
     h.finalize().into()
 }
 
