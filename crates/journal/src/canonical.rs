@@ -282,87 +282,77 @@ mod tests {
         );
     }
 
+    /// The fields [`JournalEvent::seal`] hashes, to vary one at a time.
+    #[derive(Clone, Copy)]
+    struct Fields {
+        prev_hash: [u8; 32],
+        seq: u64,
+        site_id: &'static str,
+        time_ms: i64,
+        kind: &'static str,
+        actor: &'static str,
+        payload: &'static str,
+    }
+
+    impl Fields {
+        fn seal(self) -> JournalEvent {
+            JournalEvent::seal(
+                &self.prev_hash,
+                self.seq,
+                self.site_id,
+                self.time_ms,
+                self.kind,
+                self.actor,
+                self.payload.into(),
+            )
+        }
+    }
+
+    const BASE: Fields = Fields {
+        prev_hash: [0; 32],
+        seq: 7,
+        site_id: "demo",
+        time_ms: 1_700_000_000_000,
+        kind: "door.forced",
+        actor: "device:d1",
+        payload: "{\"door\":\"d1\"}",
+    };
+
     #[test]
     fn canonical_round_trip_and_hash_depends_on_every_field() {
-        let e = JournalEvent::seal(
-            &[0; 32],
-            7,
-            "demo",
-            1_700_000_000_000,
-            "door.forced",
-            "device:d1",
-            "{\"door\":\"d1\"}".into(),
-        );
+        let e = BASE.seal();
         let parts = decode_canonical(&e.canonical()).expect("decodes");
         assert_eq!(parts.seq, 7);
         assert_eq!(parts.payload, "{\"door\":\"d1\"}");
         let variants = [
-            JournalEvent::seal(
-                &[0; 32],
-                8,
-                "demo",
-                1_700_000_000_000,
-                "door.forced",
-                "device:d1",
-                "{\"door\":\"d1\"}".into(),
-            ),
-            JournalEvent::seal(
-                &[0; 32],
-                7,
-                "demx",
-                1_700_000_000_000,
-                "door.forced",
-                "device:d1",
-                "{\"door\":\"d1\"}".into(),
-            ),
-            JournalEvent::seal(
-                &[0; 32],
-                7,
-                "demo",
-                1_700_000_000_001,
-                "door.forced",
-                "device:d1",
-                "{\"door\":\"d1\"}".into(),
-            ),
-            JournalEvent::seal(
-                &[0; 32],
-                7,
-                "demo",
-                1_700_000_000_000,
-                "door.forcee",
-                "device:d1",
-                "{\"door\":\"d1\"}".into(),
-            ),
-            JournalEvent::seal(
-                &[0; 32],
-                7,
-                "demo",
-                1_700_000_000_000,
-                "door.forced",
-                "device:d2",
-                "{\"door\":\"d1\"}".into(),
-            ),
-            JournalEvent::seal(
-                &[0; 32],
-                7,
-                "demo",
-                1_700_000_000_000,
-                "door.forced",
-                "device:d1",
-                "{\"door\":\"d2\"}".into(),
-            ),
-            JournalEvent::seal(
-                &[1; 32],
-                7,
-                "demo",
-                1_700_000_000_000,
-                "door.forced",
-                "device:d1",
-                "{\"door\":\"d1\"}".into(),
-            ),
+            Fields { seq: 8, ..BASE },
+            Fields {
+                site_id: "demx",
+                ..BASE
+            },
+            Fields {
+                time_ms: 1_700_000_000_001,
+                ..BASE
+            },
+            Fields {
+                kind: "door.forcee",
+                ..BASE
+            },
+            Fields {
+                actor: "device:d2",
+                ..BASE
+            },
+            Fields {
+                payload: "{\"door\":\"d2\"}",
+                ..BASE
+            },
+            Fields {
+                prev_hash: [1; 32],
+                ..BASE
+            },
         ];
         for v in variants {
-            assert_ne!(v.hash, e.hash);
+            assert_ne!(v.seal().hash, e.hash);
         }
     }
 
