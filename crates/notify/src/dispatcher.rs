@@ -535,6 +535,11 @@ mod tests {
         (notifier, disp, outbox, sink, chan, clock)
     }
 
+    /// Camera `cam` reported down at `t_ms`.
+    fn camera_down(cam: &str, t_ms: i64) -> Fact {
+        Fact::new("health.camera_down", Actor::Device(cam.into()), t_ms)
+    }
+
     fn kinds(sink: &VecSink) -> Vec<String> {
         sink.facts().into_iter().map(|f| f.kind).collect()
     }
@@ -542,7 +547,7 @@ mod tests {
     #[tokio::test]
     async fn failure_reaches_sms_then_escalates_to_voice_with_times() {
         let (n, d, _o, sink, chan, clock) = setup(vec![]);
-        let f = Fact::new("health.camera_down", Actor::Device("cam-1".into()), 999_000);
+        let f = camera_down("cam-1", 999_000);
         let out = n.on_fact(&f).await.expect("fact");
         assert_eq!(out.suppressed.len(), 1, "IL: email step suppressed");
         assert_eq!(d.run_once().await.expect("run"), 1);
@@ -572,7 +577,7 @@ mod tests {
     #[tokio::test]
     async fn provider_callbacks_become_delivered_or_failed_facts() {
         let (n, d, _o, sink, _chan, _clock) = setup(vec![]);
-        let f = Fact::new("health.camera_down", Actor::Device("cam-4".into()), 990_000);
+        let f = camera_down("cam-4", 990_000);
         n.on_fact(&f).await.expect("fact");
         d.run_once().await.expect("run");
         let id = sink
@@ -636,11 +641,7 @@ mod tests {
             Err(SendError::Temporary("HTTP 503".into())),
             Err(SendError::Temporary("HTTP 503".into())),
         ]);
-        let f = Fact::new(
-            "health.camera_down",
-            Actor::Device("cam-2".into()),
-            1_000_000,
-        );
+        let f = camera_down("cam-2", 1_000_000);
         n.on_fact(&f).await.expect("fact");
         assert_eq!(d.run_once().await.expect("run"), 1);
         assert_eq!(
@@ -667,11 +668,7 @@ mod tests {
             .lock()
             .map(|mut a| a.push_back(Err(SendError::Permanent("HTTP 400".into()))))
             .ok();
-        let f = Fact::new(
-            "health.camera_down",
-            Actor::Device("cam-3".into()),
-            1_003_000,
-        );
+        let f = camera_down("cam-3", 1_003_000);
         n.on_fact(&f).await.expect("fact");
         assert_eq!(d.run_once().await.expect("run"), 1);
         clock.advance_ms(100_000);
@@ -687,11 +684,7 @@ mod tests {
     async fn retries_stop_after_max_attempts() {
         let temp = || Err(SendError::Temporary("timeout".into()));
         let (n, d, o, _sink, _chan, clock) = setup(vec![temp(), temp(), temp(), temp()]);
-        let f = Fact::new(
-            "health.camera_down",
-            Actor::Device("cam-9".into()),
-            1_000_000,
-        );
+        let f = camera_down("cam-9", 1_000_000);
         n.on_fact(&f).await.expect("fact");
         for _ in 0..5 {
             d.run_once().await.expect("run");
@@ -708,11 +701,7 @@ mod tests {
         let d = Arc::new(d);
         let h1 = tokio::spawn(d.clone().run(rx.clone()));
         let h2 = tokio::spawn(n.clone().run_timer(rx));
-        let f = Fact::new(
-            "health.camera_down",
-            Actor::Device("cam-5".into()),
-            1_000_000,
-        );
+        let f = camera_down("cam-5", 1_000_000);
         n.on_fact(&f).await.expect("fact");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         loop {
@@ -733,7 +722,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("outbox.jsonl");
         let clock = ManualClock::new(1_000_000);
-        let fact = Fact::new("health.camera_down", Actor::Device("cam-7".into()), 999_000);
+        let fact = camera_down("cam-7", 999_000);
         {
             // First life: the step is queued and taken, then the process dies mid-send.
             let outbox = Arc::new(FileOutbox::open(&path).expect("open"));
