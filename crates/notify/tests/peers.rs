@@ -96,14 +96,18 @@ fn wait_request(provider: &mut Peer, endpoint: &str) -> Option<Value> {
     })
 }
 
-/// The provider's id for an accepted request starts with `prefix` ("SM" for SMS, "CA" for calls).
-fn assert_provider_id(r: &Receipt, prefix: &str) {
+/// Sends `d` through a webhook channel to the provider on `port`, authenticated with `token`; the
+/// provider must accept it with an id starting with `id_prefix` ("SM" for SMS, "CA" for calls).
+async fn send_accepted(port: u16, token: &str, d: &Delivery, id_prefix: &str) -> Receipt {
+    let wh = WebhookChannel::new(webhook_config(port, token), clock()).expect("webhook channel");
+    let r = wh.send(d).await.expect("provider accepts");
     assert!(
         r.provider_id
             .as_deref()
-            .is_some_and(|s| s.starts_with(prefix)),
+            .is_some_and(|s| s.starts_with(id_prefix)),
         "{r:?}"
     );
+    r
 }
 
 fn webhook_config(port: u16, token: &str) -> WebhookConfig {
@@ -219,16 +223,13 @@ async fn sms_and_voice_posts_reach_the_provider() {
     let Some(mut sink) = start("webhook_sink.py", true, &[]) else {
         return;
     };
-    let wh = WebhookChannel::new(webhook_config(sink.port, "AC123:secret"), clock())
-        .expect("webhook channel");
     let sms = delivery(
         "inc-1/alarms/0",
         Kind::Sms,
         "+12175550100",
         "Holdup at Test site",
     );
-    let r = wh.send(&sms).await.expect("sms accepted");
-    assert_provider_id(&r, "SM");
+    let r = send_accepted(sink.port, "AC123:secret", &sms, "SM").await;
     assert_eq!(r.response, "201 queued");
     let req = wait_request(&mut sink, "/Messages.json").expect("sms request");
     assert_eq!(req["method"], "POST");
@@ -238,15 +239,13 @@ async fn sms_and_voice_posts_reach_the_provider() {
     assert_eq!(req["body"]["Body"], "Holdup at Test site");
 
     // Voice dialer: a call to the agency with the spoken message, bearer token.
-    let wh = WebhookChannel::new(webhook_config(sink.port, "tok-123"), clock()).expect("webhook");
     let call = delivery(
         "inc-1/alarms/1",
         Kind::Voice,
         "+12175550911",
         "Automated alarm from Test site, 1 Main St. Holdup alarm. Please dispatch.",
     );
-    let r = wh.send(&call).await.expect("call accepted");
-    assert_provider_id(&r, "CA");
+    send_accepted(sink.port, "tok-123", &call, "CA").await;
     let req = wait_request(&mut sink, "/Calls.json").expect("voice request");
     assert_eq!(req["bearer"], "tok-123");
     assert_eq!(req["body"]["To"], "+12175550911");
