@@ -10,6 +10,9 @@
 //! - [`DoorMonitor`] ([`door`]): forced, held-open and left-unlocked doors.
 //! - [`records`]: the daily vault log (+ CSV), restricted-area access records, who knows vault
 //!   codes, who may enter the surveillance room.
+//! - [`keypad`]: the keypad grammar (digits, `*`, `#`), a card waiting for its PIN, card numbers
+//!   of raw reads; [`link`]: reader link and door device facts, silent facts last;
+//!   [`window`]: the access-records query window.
 //! - [`kinds`]: every fact kind with its payload fields; [`payload`]: the typed payloads.
 //!
 //! The site comes in as an [`AccessSite`], compiled once from the domain's `SiteConfig` plus
@@ -25,12 +28,15 @@ pub mod commands;
 pub mod decide;
 pub mod door;
 pub mod hash;
+pub mod keypad;
 pub mod kinds;
+pub mod link;
 pub mod model;
 pub mod payload;
 pub mod records;
 pub mod site;
 pub mod state;
+pub mod window;
 
 pub use commands::{Command, CommandError, NewCredential, NewPerson, execute};
 pub use decide::{
