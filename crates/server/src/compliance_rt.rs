@@ -199,7 +199,7 @@ pub fn build_capabilities() -> Vec<String> {
         "video.export.mp4",
         // Regulator role: live view, playback, stills and reports, read-only (auth.rs).
         "regulator.portal",
-        // access_rt: duress PIN credentials, vault log, surveillance access list.
+        // access service: duress PIN credentials, vault log, surveillance access list.
         "alarm.duress_code",
         "report.vault_log",
         "report.surveillance_access_list",
@@ -1055,11 +1055,11 @@ pub async fn vault_log_document(
         .as_millisecond();
     // The access subsystem's partial index serves the query; a server that never ran (the CLI
     // right after `init`) may not have built it yet.
-    crate::access_rt::ensure_vault_index(store)
+    strongroom_access_service::ensure_vault_index(store)
         .await
         .map_err(ApiError::Internal)?;
     let st = access_state(store, site_id, progress).await?;
-    let facts = crate::access_rt::vault_log_facts(store, site_id, from, to).await?;
+    let facts = strongroom_access_service::vault_log_facts(store, site_id, from, to).await?;
     let entries = strongroom_access::vault_log(&facts, &st, &tz, date);
     let rows: Vec<report::VaultLogRow> = entries
         .iter()

@@ -12,7 +12,6 @@
 //!   handler is caught and becomes a 500, never a dropped connection.
 #![forbid(unsafe_code)]
 
-pub mod access_rt;
 pub mod api;
 pub mod auth;
 pub mod compliance_rt;
@@ -46,7 +45,6 @@ pub fn router(state: AppState) -> Router {
         .merge(swagger)
         .merge(api::routes())
         .merge(console::routes())
-        .merge(access_rt::routes())
         .merge(compliance_rt::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             4 * 1024 * 1024,
@@ -64,7 +62,7 @@ pub async fn start_subsystems(
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
     let mut tasks = Vec::new();
     tasks.extend(
-        access_rt::start(ctx)
+        start_access_service(ctx)
             .await
             .map_err(|e| format!("access: {e}"))?,
     );
@@ -89,6 +87,23 @@ pub async fn start_subsystems(
     );
     reload::register(ctx);
     Ok(tasks)
+}
+
+/// Starts the site's access service on its configuration and puts it in force
+/// (`SiteRuntime::access`); returns its tasks.
+pub async fn start_access_service(
+    ctx: &state::StartCtx,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, strongroom_access_service::StartError> {
+    let started = strongroom_access_service::start(&ctx.service_ctx()).await?;
+    if ctx.site.access.set(started.service).is_err() {
+        for t in &started.tasks {
+            t.abort();
+        }
+        return Err(strongroom_access_service::StartError(
+            "access control already started for this site".into(),
+        ));
+    }
+    Ok(started.tasks)
 }
 
 /// Starts the site's alarm service on `config` (resuming after `resume_after_seq` when a reload

@@ -139,13 +139,10 @@ fn legacy_ops() -> Vec<LegacyOp> {
             body: op.body,
         })
         .collect();
-    let tables: [(&str, RouteTable); 2] = [
-        (
-            "/api/v1/sites/{site}/compliance",
-            crate::compliance_rt::ROUTES,
-        ),
-        ("/api/v1/sites/{site}", crate::access_rt::ROUTES),
-    ];
+    let tables: [(&str, RouteTable); 1] = [(
+        "/api/v1/sites/{site}/compliance",
+        crate::compliance_rt::ROUTES,
+    )];
     for (prefix, table) in tables {
         for (method, path, needs, summary) in table {
             ops.push(LegacyOp {
@@ -258,7 +255,6 @@ mod tests {
                 let src = std::fs::read_to_string(&path).expect("source readable");
                 let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
                 let prefix = match file {
-                    "access_rt.rs" => "/api/v1/sites/{site}/access",
                     "compliance_rt.rs" => "/api/v1/sites/{site}/compliance",
                     _ => "",
                 };

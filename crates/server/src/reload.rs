@@ -65,10 +65,10 @@ impl Reconfigure for AccessReload {
         }
     }
 
-    fn apply(&self, _new: Arc<SiteConfig>) -> BoxFuture<'_, ()> {
+    fn apply(&self, new: Arc<SiteConfig>) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             if let Some(access) = self.site.upgrade().and_then(|s| s.access.get().cloned()) {
-                access.reload().await;
+                access.apply_config(new).await;
             }
         })
     }

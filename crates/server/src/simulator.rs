@@ -4,7 +4,7 @@
 //! The simulator is on only for sites whose file says `simulator = true` (the demo). It drives the
 //! same paths real devices use, so the demo exercises the real decisions, journal, projections and
 //! live feed:
-//! - card reads go to [`AccessRuntime::present`](crate::access_rt::AccessRuntime::present), the
+//! - card reads go to [`AccessService::present`](strongroom_access_service::AccessService::present), the
 //!   call the OSDP adapter makes for a real reader (agents badging through the barrier and into the
 //!   back, two agents opening the vault and leaving it, now and then an unknown card);
 //! - door contacts and sensor states go through [`ingest_device_state`], the path of a controller
@@ -23,9 +23,9 @@ use strongroom_domain::fact::kinds;
 use strongroom_domain::{Actor, Clock, Fact};
 use strongroom_journal::JournalEvent;
 
-use crate::access_rt::AccessRuntime;
 use crate::error::ApiError;
 use crate::state::SiteRuntime;
+use strongroom_access_service::AccessService as AccessRuntime;
 
 /// States a device may report.
 pub const DEVICE_STATES: &[&str] = &[

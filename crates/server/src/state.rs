@@ -108,7 +108,7 @@ pub struct SiteRuntime {
     pub config_path: Option<PathBuf>,
     config: RwLock<Arc<SiteConfig>>,
     /// Access control, once started.
-    pub access: OnceLock<Arc<crate::access_rt::AccessRuntime>>,
+    pub access: OnceLock<Arc<strongroom_access_service::AccessService>>,
     /// Alarms and dispatch, once started (replaced when a reload restarts the subsystem).
     pub alarm: Slot<strongroom_alarm_service::AlarmService>,
     /// Video, once started.

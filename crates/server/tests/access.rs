@@ -558,10 +558,10 @@ async fn restart_rebuilds_state_from_the_journal() {
         site,
         data_dir: dir,
     };
-    let Err(err) = strongroom_server::access_rt::start(&ctx).await else {
+    let Err(err) = strongroom_server::start_access_service(&ctx).await else {
         panic!("start without the key must fail");
     };
-    assert!(err.contains("restore"), "{err}");
+    assert!(err.to_string().contains("restore"), "{err}");
     drop((tmp, tmp2));
 }
 
@@ -852,7 +852,7 @@ async fn vault_log_bench() {
     .await
     .unwrap();
     let mut last = 0;
-    let r = strongroom_server::access_rt::bench_vault_log(
+    let r = strongroom_access_service::bench_vault_log(
         &store,
         &journal,
         &config,

@@ -98,3 +98,60 @@ impl<P: Needs> FromRequestParts<AppState> for Authorized<P> {
         })
     }
 }
+
+/// A JSON request body that may be left out: an empty (or all-whitespace) body reads as
+/// `T::default()`; a malformed one is a 400 with a JSON error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJsonOrEmpty<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ApiJsonOrEmpty(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJsonOrEmpty)
+            .map_err(|e| ApiError::BadRequest(format!("bad JSON body: {e}")))
+    }
+}
+
+/// A session that may read what only holders of permission `P` may see (listing people needs
+/// people-manage), on the site named by the path's `{site}`. Unlike [`Authorized`], a GET needs
+/// no CSRF header when `P` is a write permission; a refusal is journaled as usual.
+pub struct AuthorizedView<P: Needs> {
+    /// The site, reached through the permission check.
+    pub ctx: SiteCtx,
+    /// The session.
+    pub session: Session,
+    _permission: PhantomData<P>,
+}
+
+impl<P: Needs> FromRequestParts<AppState> for AuthorizedView<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let viewer =
+            Authorized::<crate::http::perm::SiteView>::from_request_parts(parts, state).await?;
+        let ctx = if viewer.ctx.can(P::PERMISSION) {
+            viewer.ctx
+        } else {
+            viewer
+                .session
+                .authorize(&viewer.ctx.site.id, P::PERMISSION)
+                .await?
+        };
+        Ok(AuthorizedView {
+            ctx,
+            session: viewer.session,
+            _permission: PhantomData,
+        })
+    }
+}

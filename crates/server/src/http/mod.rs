@@ -5,6 +5,7 @@
 //! Boundary: handlers authenticate and authorize ([`extract::Authorized`], before any body is
 //! parsed), translate between wire types and the subsystem service's typed API, and map the
 //! service's error enum to [`crate::ApiError`]. No business rule lives here.
+pub mod access;
 pub mod alarm;
 pub mod extract;
 pub mod notify;
@@ -47,6 +48,7 @@ impl utoipa::Modify for SessionScheme {
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(site::router())
+        .merge(access::router())
         .merge(alarm::router())
         .merge(notify::router())
         .merge(video::router())

@@ -208,7 +208,7 @@ impl Server {
             site: site.clone(),
             data_dir: dir.clone(),
         };
-        let mut tasks = strongroom_server::access_rt::start(&ctx).await.unwrap();
+        let mut tasks = strongroom_server::start_access_service(&ctx).await.unwrap();
         strongroom_server::reload::register(&ctx);
         tasks.push(writer);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
