@@ -35,6 +35,16 @@ pub(crate) struct Dc09Sink {
     pub(crate) panels: BTreeMap<String, String>,
 }
 
+impl Dc09Sink {
+    /// The panel a DC-09 account belongs to (the account itself when no panel names it).
+    fn panel_of(&self, account: &str) -> String {
+        self.panels
+            .get(&account.to_ascii_uppercase())
+            .cloned()
+            .unwrap_or_else(|| account.to_owned())
+    }
+}
+
 impl strongroom_sia::receiver::SignalSink for Dc09Sink {
     async fn deliver(
         &self,
@@ -58,11 +68,7 @@ impl strongroom_sia::receiver::SignalSink for Dc09Sink {
                 last_heard,
                 detected_at,
             } => {
-                let panel = self
-                    .panels
-                    .get(&account.to_ascii_uppercase())
-                    .cloned()
-                    .unwrap_or_else(|| account.clone());
+                let panel = self.panel_of(&account);
                 Fact::new(
                     ak::DEVICE_SILENT,
                     Actor::Device(panel.clone()),
@@ -76,11 +82,7 @@ impl strongroom_sia::receiver::SignalSink for Dc09Sink {
                 .with("detected_ms", detected_at.as_millisecond())
             }
             SupervisionEvent::Restore { account, heard_at } => {
-                let panel = self
-                    .panels
-                    .get(&account.to_ascii_uppercase())
-                    .cloned()
-                    .unwrap_or_else(|| account.clone());
+                let panel = self.panel_of(&account);
                 Fact::new(
                     ak::DEVICE_RESTORED,
                     Actor::Device(panel.clone()),

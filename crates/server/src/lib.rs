@@ -12,6 +12,7 @@
 //!   handler is caught and becomes a 500, never a dropped connection.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod compliance_rt;

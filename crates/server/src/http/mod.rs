@@ -10,7 +10,9 @@ pub mod alarm;
 pub mod extract;
 pub mod notify;
 pub mod perm;
+pub mod session;
 pub mod site;
+pub mod users;
 pub mod video;
 
 use utoipa::OpenApi;
@@ -52,4 +54,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(alarm::router())
         .merge(notify::router())
         .merge(video::router())
+        .merge(session::router())
+        .merge(users::router())
 }
