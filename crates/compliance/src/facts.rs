@@ -41,6 +41,26 @@ pub mod kinds {
     pub const ATTESTATION_RECORDED: &str = "attestation.recorded";
     /// A compliance report was produced. Payload: `report`, `format`, `bytes`.
     pub const REPORT_GENERATED: &str = "report.generated";
+    /// A preventive-maintenance visit. Payload: `maintenance_id`, `vendor_id`, `scope`, `report_ref`.
+    pub const MAINTENANCE_RECORDED: &str = "maintenance.recorded";
+    /// A recurring activity done (meeting, drill, training). Payload: `activity_id`, `activity`,
+    /// `notes`.
+    pub const ACTIVITY_RECORDED: &str = "activity.recorded";
+    /// An incident changed. Payload: `incident_id` and any of `secured_ms`, `root_cause`,
+    /// `action` (object: `id`, `description`, `owner`, `due_local_date`), `action_done` (action
+    /// id), `closed_ms`.
+    pub const INCIDENT_UPDATED: &str = "incident.updated";
+    /// The regulator was told about an outage. Payload: `outage_id`, `notified_ms`, `channel`,
+    /// `recipient`.
+    pub const OUTAGE_NOTIFIED: &str = "outage.notified";
+    /// The outage report was submitted. Payload: `outage_id`, `submitted_ms`, `reference`.
+    pub const OUTAGE_REPORT_SUBMITTED: &str = "outage.report_submitted";
+    /// Details of an outage were added. Payload: `outage_id` and any of `cause`,
+    /// `corrective_actions`, `repaired_ms`, `extension_approval_ref`.
+    pub const OUTAGE_UPDATED: &str = "outage.updated";
+    /// A vendor-list change was reported to the regulator. Payload: `change_id`, `submitted_ms`,
+    /// `reference`.
+    pub const VENDOR_CHANGE_SUBMITTED: &str = "vendor.change_submitted";
 }
 
 fn obj(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {

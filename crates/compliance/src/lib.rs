@@ -8,6 +8,8 @@
 //! - [`check`]: check kinds implemented once; [`check::evaluate`] is pure.
 //! - [`schedule`]: deadlines in the site's time zone with calendar-day semantics; [`schedule::Task`].
 //! - [`facts`]: fact kinds with documented payloads and builders.
+//! - [`journal`]: records folded back from journaled facts (incidents, vendors, the outage rule,
+//!   attestation values).
 //! - [`report`]: compliance report and regulator reports as HTML, PDF (own PDF 1.4 writer) and CSV.
 //!
 //! Architecture invariant: no IO, no clock reads; every function takes `now_ms`.
@@ -15,6 +17,7 @@
 
 pub mod check;
 pub mod facts;
+pub mod journal;
 pub mod pack;
 pub mod records;
 pub mod report;

@@ -88,6 +88,7 @@ pub struct CameraMeasurement {
 
 /// One inspection and test of one device.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Inspection {
     /// Record id.
@@ -122,6 +123,7 @@ pub struct Maintenance {
 
 /// A span of lost recording on one camera.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct LostSpan {
     /// Camera id.
@@ -134,6 +136,7 @@ pub struct LostSpan {
 
 /// A security-system outage (any loss of recording, alarm or access function; A10).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Outage {
     /// Record id.
@@ -164,6 +167,7 @@ pub struct Outage {
 
 /// Approval status of a vendor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VendorStatus {
     /// Submitted, not yet approved.
@@ -177,6 +181,7 @@ pub enum VendorStatus {
 
 /// A vendor or service professional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Vendor {
     /// Id.
@@ -201,6 +206,7 @@ pub struct Vendor {
 
 /// What changed on the vendor list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// Added (needs approval before work).
@@ -214,6 +220,7 @@ pub enum ChangeKind {
 
 /// One change to the approved vendor list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct VendorChange {
     /// Record id.
@@ -232,6 +239,7 @@ pub struct VendorChange {
 
 /// A corrective action after an incident.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct CorrectiveAction {
     /// Id.
@@ -248,6 +256,7 @@ pub struct CorrectiveAction {
 
 /// A diversion, theft or loss incident.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Incident {
     /// Record id.
@@ -276,6 +285,7 @@ pub struct Incident {
 
 /// An attestation of a physical item, optionally with measured values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Attestation {
     /// Record id.

@@ -56,6 +56,7 @@ pub fn next_due(last: Date, interval: Interval) -> Date {
 
 /// What a task is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     /// Inspect and test a device.
@@ -76,6 +77,7 @@ pub enum TaskKind {
 
 /// Where a task stands on a given local day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     /// Done.
@@ -90,6 +92,7 @@ pub enum TaskState {
 
 /// A deadline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     /// Stable id: `KIND:REQUIREMENT:SUBJECT`.
     pub id: String,

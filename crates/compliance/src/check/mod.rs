@@ -28,6 +28,7 @@ use context::{Ctx, Outcome};
 
 /// The outcome of one requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The check passed on the evidence.
@@ -57,6 +58,7 @@ impl Status {
 
 /// One evaluated requirement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     /// Requirement id (`VID-03`).
     pub requirement_id: String,
@@ -88,6 +90,7 @@ pub struct Finding {
 
 /// Counts of findings by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     /// Passed.
     pub pass: usize,

@@ -8,6 +8,7 @@ use strongroom_domain::site::AreaKind;
 
 /// Whether a requirement is a legal duty or an industry practice (never scored as a rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Basis {
     /// Required by the regulation cited.
