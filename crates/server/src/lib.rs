@@ -15,7 +15,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
-pub mod compliance_rt;
+pub mod compliance_ports;
 pub mod console;
 pub mod error;
 pub mod http;
@@ -46,7 +46,6 @@ pub fn router(state: AppState) -> Router {
         .merge(swagger)
         .merge(api::routes())
         .merge(console::routes())
-        .merge(compliance_rt::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             4 * 1024 * 1024,
         ))
@@ -82,7 +81,7 @@ pub async fn start_subsystems(
         .map_err(|e| format!("video: {e}"))?,
     );
     tasks.extend(
-        compliance_rt::start(ctx)
+        start_compliance_service(ctx)
             .await
             .map_err(|e| format!("compliance: {e}"))?,
     );
@@ -130,6 +129,21 @@ pub async fn start_video_service(
         .map_err(|e| e.to_string())?;
     if ctx.site.video.set(started.service).is_err() {
         return Err("video already started for this site".into());
+    }
+    Ok(started.tasks)
+}
+
+/// Starts the site's compliance service (around the site's configuration, subsystems and video
+/// holds) and puts it in force; returns its tasks.
+pub async fn start_compliance_service(
+    ctx: &state::StartCtx,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let site = std::sync::Arc::new(compliance_ports::SiteAdapter::new(&ctx.site));
+    let started = strongroom_compliance_service::start(&ctx.service_ctx(), site)
+        .await
+        .map_err(|e| e.to_string())?;
+    if ctx.site.compliance.set(started.service).is_err() {
+        return Err("compliance already started for this site".into());
     }
     Ok(started.tasks)
 }

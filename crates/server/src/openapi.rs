@@ -3,8 +3,6 @@
 use serde_json::{Value, json};
 
 /// A runtime module's route table: (method, path, permission, summary).
-type RouteTable = &'static [(&'static str, &'static str, &'static str, &'static str)];
-
 /// One documented operation: method, path, summary, permission needed, request body kind.
 pub struct Op {
     /// HTTP method, lower case.
@@ -57,10 +55,9 @@ struct LegacyOp {
     body: &'static str,
 }
 
-/// The hand-written operations: the API's own list, then the subsystems' route tables.
+/// The hand-written operations (the two routes outside `/api/v1`).
 fn legacy_ops() -> Vec<LegacyOp> {
-    let mut ops: Vec<LegacyOp> = OPS
-        .iter()
+    OPS.iter()
         .map(|op| LegacyOp {
             method: op.method.to_owned(),
             path: op.path.to_owned(),
@@ -68,27 +65,7 @@ fn legacy_ops() -> Vec<LegacyOp> {
             needs: op.needs.to_owned(),
             body: op.body,
         })
-        .collect();
-    let tables: [(&str, RouteTable); 1] = [(
-        "/api/v1/sites/{site}/compliance",
-        crate::compliance_rt::ROUTES,
-    )];
-    for (prefix, table) in tables {
-        for (method, path, needs, summary) in table {
-            ops.push(LegacyOp {
-                method: (*method).to_owned(),
-                path: format!("{prefix}{path}"),
-                summary: (*summary).to_owned(),
-                needs: (*needs).to_owned(),
-                body: if *method == "get" || *method == "delete" {
-                    ""
-                } else {
-                    "json"
-                },
-            });
-        }
-    }
-    ops
+        .collect()
 }
 
 /// The OpenAPI document: every operation generated from `crate::http` (with request and
@@ -183,11 +160,6 @@ mod tests {
                     continue;
                 }
                 let src = std::fs::read_to_string(&path).expect("source readable");
-                let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
-                let prefix = match file {
-                    "compliance_rt.rs" => "/api/v1/sites/{site}/compliance",
-                    _ => "",
-                };
                 for piece in src.split(".route(").skip(1) {
                     if let Some(p) = piece
                         .trim_start()
@@ -195,13 +167,6 @@ mod tests {
                         .and_then(|p| p.split('"').next())
                     {
                         found.push(p.to_owned());
-                    }
-                }
-                if !prefix.is_empty() {
-                    for piece in src.split("&r(\"").skip(1) {
-                        if let Some(p) = piece.split('"').next() {
-                            found.push(format!("{prefix}{p}"));
-                        }
                     }
                 }
             }
@@ -233,9 +198,12 @@ mod tests {
                 continue;
             }
             for (method, op) in item.as_object().expect("path item") {
-                if path.contains("{token}")
-                    && op["security"].as_array().is_some_and(|s| s.is_empty())
-                {
+                // `[]` (hand-written) or `[{}]` (generated): no requirement.
+                let public = op["security"].as_array().is_some_and(|s| {
+                    s.iter()
+                        .all(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                });
+                if path.contains("{token}") && public {
                     // Token-authenticated (a share link): no session permission applies.
                     continue;
                 }

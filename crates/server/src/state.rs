@@ -114,7 +114,7 @@ pub struct SiteRuntime {
     /// Video, once started.
     pub video: OnceLock<Arc<strongroom_video_service::VideoService>>,
     /// Compliance, once started.
-    pub compliance: OnceLock<Arc<crate::compliance_rt::ComplianceRuntime>>,
+    pub compliance: OnceLock<Arc<strongroom_compliance_service::ComplianceService>>,
     /// The started services that take a new configuration while they run.
     reconfigurable: Mutex<Vec<Arc<dyn Reconfigure>>>,
 }

@@ -2,16 +2,17 @@
 //!
 //! `rules list` and `rules check` read pack files; `report ...` reads the site file and the journal
 //! of a data directory (the server need not run), evaluates with the compliance engine and
-//! renders HTML, PDF or CSV. The gathering and the report builders are the server's
-//! (`strongroom_server::compliance_rt`), so the CLI and the API produce the same documents.
+//! renders HTML, PDF or CSV. The gathering and the report builders are the compliance service's
+//! (`strongroom_compliance_service`), so the CLI and the API produce the same documents.
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use strongroom_compliance_service::{self as crt, ReportKind, engine};
 use strongroom_domain::Clock;
 use strongroom_domain::site::SiteConfig;
-use strongroom_server::compliance_rt::{self as crt, ReportKind, engine};
+use strongroom_server::compliance_ports::AccessVaultLog;
 use strongroom_store::{Store, migrate};
 
 use crate::datadir::DataDir;
@@ -257,11 +258,13 @@ pub async fn report(cmd: ReportCommand) -> Result<ExitCode> {
     );
     bar.set_message(format!("{name}: reading the journal of {site_id}"));
     let doc = match name {
-        "vault-log" => crt::vault_log_document(&store, &site_id, &config, date, now, |n| {
-            bar.set_position(n)
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?,
+        "vault-log" => {
+            crt::vault_log_document(&store, &site_id, &config, date, now, &AccessVaultLog, |n| {
+                bar.set_position(n)
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        }
         "surveillance-access" => {
             crt::surveillance_access_document(&store, &site_id, &config, now, |n| {
                 bar.set_position(n)

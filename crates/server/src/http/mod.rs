@@ -7,6 +7,7 @@
 //! service's error enum to [`crate::ApiError`]. No business rule lives here.
 pub mod access;
 pub mod alarm;
+pub mod compliance;
 pub mod extract;
 pub mod notify;
 pub mod perm;
@@ -56,4 +57,5 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(video::router())
         .merge(session::router())
         .merge(users::router())
+        .merge(compliance::router())
 }
