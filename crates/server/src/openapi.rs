@@ -186,6 +186,46 @@ mod tests {
         assert!(missing.is_empty(), "undocumented routes: {missing:?}");
     }
 
+    /// Every JSON request body and every JSON response of `/api/v1` has a schema, and every
+    /// success answer says what it carries (a body with a schema, or none at all for 204).
+    #[test]
+    fn every_api_body_has_a_schema() {
+        let doc = document(crate::http::api_router().into_openapi());
+        let mut bad = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            if !path.starts_with("/api/v1") {
+                continue;
+            }
+            for (method, op) in item.as_object().expect("path item") {
+                let name = format!("{method} {path}");
+                if let Some(body) = op.get("requestBody") {
+                    for (media, content) in body["content"].as_object().into_iter().flatten() {
+                        if content.get("schema").is_none() {
+                            bad.push(format!("{name}: request {media} without a schema"));
+                        }
+                    }
+                }
+                let responses = op["responses"].as_object().expect("responses");
+                let mut success_described = false;
+                for (status, response) in responses {
+                    let content = response.get("content").and_then(Value::as_object);
+                    if status.starts_with('2') && (status == "204" || content.is_some()) {
+                        success_described = true;
+                    }
+                    for (media, c) in content.into_iter().flatten() {
+                        if c.get("schema").is_none() {
+                            bad.push(format!("{name}: {status} {media} without a schema"));
+                        }
+                    }
+                }
+                if !success_described {
+                    bad.push(format!("{name}: no success answer with a body schema"));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "operations without schemas: {bad:#?}");
+    }
+
     /// Every site operation names exactly one permission, and it is a real one.
     #[test]
     fn site_operations_name_one_valid_permission() {

@@ -134,6 +134,23 @@ fn alarm_of_type<'a>(list: &'a Value, t: &str) -> Option<&'a Value> {
         .find(|a| a["alarm_type"] == t)
 }
 
+/// Resolves an alarm through the API as `who` (with the CSRF token).
+async fn resolve(
+    sv: &common_alarm::Server,
+    who: &common_alarm::Login,
+    alarm_id: &str,
+    outcome: &str,
+    notes: &str,
+) -> (u16, Value) {
+    let body = if notes.is_empty() {
+        json!({ "outcome": outcome })
+    } else {
+        json!({ "outcome": outcome, "notes": notes })
+    };
+    sv.post(who, &format!("/alarms/{alarm_id}/resolve"), body, true)
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dialler_burglary_and_holdup_reach_the_right_roles_and_the_sms_provider() {
     let Some(p) = peers() else { return };
@@ -324,32 +341,11 @@ async fn dialler_burglary_and_holdup_reach_the_right_roles_and_the_sms_provider(
         )
         .await;
     assert_eq!(s, 201);
-    let (s, _) = sv
-        .post(
-            &op,
-            &format!("/alarms/{holdup_id}/resolve"),
-            json!({"outcome": "maybe"}),
-            true,
-        )
-        .await;
+    let (s, _) = resolve(&sv, &op, &holdup_id, "maybe", "").await;
     assert_eq!(s, 400);
-    let (s, _) = sv
-        .post(
-            &op,
-            &format!("/alarms/{holdup_id}/resolve"),
-            json!({"outcome": "drill"}),
-            true,
-        )
-        .await;
+    let (s, _) = resolve(&sv, &op, &holdup_id, "drill", "").await;
     assert_eq!(s, 400, "a real alarm cannot be closed as a drill");
-    let (s, b) = sv
-        .post(
-            &op,
-            &format!("/alarms/{holdup_id}/resolve"),
-            json!({"outcome": "real", "notes": "robbery"}),
-            true,
-        )
-        .await;
+    let (s, b) = resolve(&sv, &op, &holdup_id, "real", "robbery").await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["outcome"], "real");
     let (_, list) = sv.get(&op, "/alarms").await;
@@ -615,23 +611,9 @@ async fn console_panic_drill_and_bad_input() {
         .await;
     assert_eq!(s, 201, "{b}");
     let drill_id = b["alarm_id"].as_str().expect("drill id").to_owned();
-    let (s, _) = sv
-        .post(
-            &op,
-            &format!("/alarms/{drill_id}/resolve"),
-            json!({"outcome": "real"}),
-            true,
-        )
-        .await;
+    let (s, _) = resolve(&sv, &op, &drill_id, "real", "").await;
     assert_eq!(s, 400);
-    let (s, b) = sv
-        .post(
-            &op,
-            &format!("/alarms/{drill_id}/resolve"),
-            json!({"outcome": "drill"}),
-            true,
-        )
-        .await;
+    let (s, b) = resolve(&sv, &op, &drill_id, "drill", "").await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["acked_by"], "user:op");
     rt.shutdown().await;
