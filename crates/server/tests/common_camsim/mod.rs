@@ -43,6 +43,9 @@ impl Camsim {
     }
 }
 
+/// Starts the camera simulator with two cameras; a simulator that exits at start (a port taken
+/// between our probe and its bind, a GStreamer registry being rebuilt by a concurrent start) is
+/// started once more on a new port, and what it printed is in the message if that fails too.
 pub fn start_camsim() -> Option<Camsim> {
     let python = Path::new("/usr/bin/python3");
     let script = peers_dir().join("camsim.py");
@@ -54,12 +57,24 @@ pub fn start_camsim() -> Option<Camsim> {
         ));
         return None;
     }
+    let mut last_error = String::new();
+    for _attempt in 0..2 {
+        match try_start_camsim(python, &script) {
+            Ok(cs) => return Some(cs),
+            Err(e) => last_error = e,
+        }
+    }
+    skip(&last_error);
+    None
+}
+
+fn try_start_camsim(python: &Path, script: &Path) -> Result<Camsim, String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .expect("free port");
-    let mut child = match Command::new(python)
-        .arg(&script)
+        .map_err(|e| format!("no free port: {e}"))?;
+    let mut child = Command::new(python)
+        .arg(script)
         .args([
             "--host",
             "127.0.0.1",
@@ -76,13 +91,7 @@ pub fn start_camsim() -> Option<Camsim> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("cannot run camsim: {e}"));
-            return None;
-        }
-    };
+        .map_err(|e| format!("cannot run camsim: {e}"))?;
     let stdout = child.stdout.take().expect("stdout");
     let stderr = child.stderr.take().expect("stderr");
     let stdin = child.stdin.take().expect("stdin");
@@ -94,7 +103,17 @@ pub fn start_camsim() -> Option<Camsim> {
             }
         }
     });
-    std::thread::spawn(move || for _ in BufReader::new(stderr).lines().map_while(Result::ok) {});
+    let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let printed2 = printed.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(mut v) = printed2.lock() {
+                v.push(l);
+                let excess = v.len().saturating_sub(20);
+                v.drain(..excess);
+            }
+        }
+    });
     let mut cs = Camsim {
         child,
         stdin,
@@ -107,10 +126,12 @@ pub fn start_camsim() -> Option<Camsim> {
             Ok(_) => {}
             Err(_) => {
                 let st = cs.child.try_wait();
-                skip(&format!("camsim did not start within 20 s ({st:?})"));
-                return None;
+                let said = printed.lock().map(|v| v.join("\n")).unwrap_or_default();
+                return Err(format!(
+                    "camsim did not start within 20 s ({st:?}); it printed:\n{said}"
+                ));
             }
         }
     }
-    Some(cs)
+    Ok(cs)
 }
