@@ -129,8 +129,13 @@ fn assert_contiguous(label: &str, segs: &[index::SegmentRow]) {
     }
 }
 
+/// The camsim tests run one at a time: each runs live H.264 encoders, and two tests' encoders
+/// on a 2-core machine starve each other into pauses the health monitor rightly calls gaps.
+static ONE_CAMSIM_TEST_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_camsim_cameras_into_verified_segments() {
+    let _one_at_a_time = ONE_CAMSIM_TEST_AT_A_TIME.lock().await;
     let Some(cs) = camsim_640x360(3, "--duration 90") else {
         return;
     };
@@ -238,6 +243,7 @@ fn down_of<'a>(key: &'a str) -> impl Fn(&VideoEvent) -> bool + 'a {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn camera_failures_are_detected_within_5s_and_gaps_recorded() {
+    let _one_at_a_time = ONE_CAMSIM_TEST_AT_A_TIME.lock().await;
     let Some(mut cs) = camsim_640x360(3, "--one-encoder --stdin-control --duration 90") else {
         return;
     };
@@ -415,6 +421,7 @@ impl Drop for KillOnDrop {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_leaves_every_indexed_segment_playable_and_restart_records_the_gap() {
+    let _one_at_a_time = ONE_CAMSIM_TEST_AT_A_TIME.lock().await;
     let Some(cs) = camsim_640x360(2, "--one-encoder --duration 120") else {
         return;
     };
