@@ -88,6 +88,23 @@ fn q_err(e: impl std::fmt::Display) -> strongroom_sia::queue::QueueError {
 }
 
 impl DbOutbound {
+    /// Whether a signal for `alarm_id` was already queued (a follower resuming after a restart
+    /// sees the `alarm.raised` facts it handled before its last saved position again).
+    pub(crate) async fn has_alarm(&self, alarm_id: &str) -> bool {
+        if alarm_id.is_empty() {
+            return false;
+        }
+        sqlx::query(
+            "SELECT 1 AS one FROM alarm_outbound WHERE site_id = $1 AND alarm_id = $2 LIMIT 1",
+        )
+        .bind(self.site.as_str())
+        .bind(alarm_id)
+        .fetch_optional(self.store.pool())
+        .await
+        .map(|r| r.is_some())
+        .unwrap_or(false)
+    }
+
     /// The alarm a queued signal belongs to.
     async fn alarm_of(&self, id: u64) -> Option<String> {
         let id = i64::try_from(id).ok()?;

@@ -347,6 +347,9 @@ impl AlarmService {
             s = drill_signal(&s);
         }
         let _g = self.central_lock.lock().await;
+        if q.has_alarm(&alarm_id).await {
+            return;
+        }
         *lock(&q.next_alarm) = Some(alarm_id);
         let now = Timestamp::from_millisecond(self.clock.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
         if let Err(e) = handle.enqueue(s, now).await {

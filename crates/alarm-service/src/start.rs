@@ -42,6 +42,11 @@ use crate::sinks::{Dc09Sink, MqttSink, SharedClock};
 /// Kind of the fact recorded when the DC-09 receiver cannot listen.
 pub const RECEIVER_FAILED: &str = "health.alarm_receiver_failed";
 
+/// The alarm follower's name in `projection_cursor`.
+const FOLLOWER_NAME: &str = "alarm-service";
+/// How often the follower saves its position while events flow.
+const SAVE_POSITION_EVERY: Duration = Duration::from_secs(1);
+
 /// How far back unacknowledged notification incidents are replayed at start.
 const REPLAY_WINDOW_MS: i64 = 2 * 3_600_000;
 
@@ -248,7 +253,18 @@ pub async fn start(
         .await
         .map_err(StartError::of)?
         .map_or(0, |(seq, _)| seq);
-    let from = resume_after_seq.map_or(head, |s| s.min(head));
+    // A reload resumes where the stopped service left off; a restarted process where the last one
+    // saved its position (so a fact journaled just before a crash still becomes an alarm); a
+    // first start at the head.
+    let saved =
+        match strongroom_store::follow::saved_position(&store, FOLLOWER_NAME, &site_id).await {
+            Ok(saved) => saved,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the alarm follower's saved position");
+                None
+            }
+        };
+    let from = resume_after_seq.or(saved).map_or(head, |s| s.min(head));
     rt.followed_seq.store(from, Ordering::SeqCst);
     let follower = JournalFollower::new(store.clone(), &ctx.journal, from);
     tasks.push(tokio::spawn(follow(rt.clone(), follower, stop_rx.clone())));
@@ -511,12 +527,15 @@ async fn run_mqtt(
     }
 }
 
-/// Hands every journal event after the follower's start to the service, in order, once.
+/// Hands every journal event after the follower's start to the service, in order, once; saves
+/// its position every second while events flow and when it stops.
 async fn follow(
     rt: Arc<AlarmService>,
     mut follower: JournalFollower,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut saved_seq = follower.last_seq();
+    let mut saved_at = tokio::time::Instant::now();
     // Resuming after a restart: first what the stopped service had not seen.
     let mut backlog = Vec::new();
     if let Err(e) = follower.catch_up(|ev| backlog.push(ev.clone())).await {
@@ -530,6 +549,12 @@ async fn follow(
         rt.followed_seq.store(ev.seq, Ordering::SeqCst);
     }
     loop {
+        let handled = rt.followed_seq.load(Ordering::SeqCst);
+        if handled != saved_seq && saved_at.elapsed() >= SAVE_POSITION_EVERY {
+            save_position(&rt, handled).await;
+            saved_seq = handled;
+            saved_at = tokio::time::Instant::now();
+        }
         tokio::select! {
             next = follower.next() => match next {
                 Ok(Some(ev)) => {
@@ -545,8 +570,22 @@ async fn follow(
                     }
                 }
             },
+            _ = tokio::time::sleep(SAVE_POSITION_EVERY), if rt.followed_seq.load(Ordering::SeqCst) != saved_seq => {}
             _ = stop.changed() => break,
         }
     }
+    let handled = rt.followed_seq.load(Ordering::SeqCst);
+    if handled != saved_seq {
+        save_position(&rt, handled).await;
+    }
     rt.follow_stopped.send_replace(true);
+}
+
+/// Saves the follower's position; a failure is logged (the next start then handles more again).
+async fn save_position(rt: &AlarmService, seq: u64) {
+    if let Err(e) =
+        strongroom_store::follow::save_position(&rt.store, FOLLOWER_NAME, &rt.site_id, seq).await
+    {
+        tracing::error!(error = %e, "cannot save the alarm follower's position");
+    }
 }

@@ -108,7 +108,7 @@ pub async fn start_access_service(
 
 /// Starts the site's alarm service on `config` (resuming after `resume_after_seq` when a reload
 /// restarts it) and puts it in force; returns its tasks.
-pub(crate) async fn start_alarm_service(
+pub async fn start_alarm_service(
     ctx: &state::StartCtx,
     config: std::sync::Arc<strongroom_domain::site::SiteConfig>,
     resume_after_seq: Option<u64>,

@@ -357,3 +357,63 @@ fn check_with_prometheus_parser(python: &std::path::Path, text: &str) {
         .unwrap_or(0);
     assert!(families >= 8, "{families} metric families");
 }
+
+/// A fact journaled while the alarm service was not running (as when the process stops between
+/// journaling an access fact and the alarm follower handling it) still becomes an alarm when the
+/// service starts again: the follower resumes from the position it saved, not from the head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fact_the_stopped_alarm_service_had_not_handled_becomes_an_alarm_after_restart() {
+    use strongroom_domain::{Actor, Fact};
+    let toml = r#"
+[site]
+id = "restart-1"
+name = "Restart Test"
+jurisdiction = "il-dispensary"
+timezone = "America/Chicago"
+"#;
+    let sv = server(toml).await;
+    // Let the follower see something and save where it is, then stop the service.
+    let now =
+        || i64::try_from(std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_millis())).unwrap_or(0);
+    sv.site
+        .journal
+        .append_one(Fact::new("test.marker", Actor::System, now()))
+        .await
+        .expect("marker");
+    let first = sv.site.alarm.take().expect("alarm service");
+    first.stop_for_restart(Duration::from_secs(10)).await;
+    drop(first);
+    // The vault door is forced while alarms are down.
+    let forced = sv
+        .site
+        .journal
+        .append_one(
+            Fact::new("door.forced", Actor::Device("vault-door".into()), now())
+                .with("door", "vault-door")
+                .with("area", "vault")
+                .with("area_kind", "vault"),
+        )
+        .await
+        .expect("door.forced");
+    let ctx = strongroom_server::state::StartCtx {
+        state: sv.state.clone(),
+        site: sv.site.clone(),
+        data_dir: sv.dir.as_ref().expect("data dir").path().to_path_buf(),
+    };
+    let _tasks = strongroom_server::start_alarm_service(&ctx, sv.site.config(), None)
+        .await
+        .expect("alarm service starts again");
+    let raised = poll(Duration::from_secs(10), || async {
+        sv.events("alarm.raised")
+            .await
+            .into_iter()
+            .find(|(_, p)| p["source_seq"] == forced.seq)
+    })
+    .await
+    .expect("the forced vault door became an alarm after the restart");
+    assert_eq!(raised.1["alarm_type"], "door_forced");
+    assert_eq!(raised.1["dispatch_required"], true);
+    if let Some(rt) = sv.site.alarm.get() {
+        rt.shutdown().await;
+    }
+}

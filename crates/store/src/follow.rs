@@ -109,3 +109,54 @@ impl JournalFollower {
         Ok(next)
     }
 }
+
+/// The position a follower named `name` saved for `site_id` (`None` if it never saved one, or a
+/// projection rebuild cleared it). A service that resumes from it after a restart handles every
+/// event the stopped process had not (events after the last save are handled again: the service
+/// must be idempotent over them).
+pub async fn saved_position(
+    store: &Store,
+    name: &str,
+    site_id: &str,
+) -> Result<Option<u64>, StoreError> {
+    use sqlx::Row;
+    let row =
+        sqlx::query("SELECT last_seq FROM projection_cursor WHERE name = $1 AND site_id = $2")
+            .bind(name)
+            .bind(site_id)
+            .fetch_optional(store.pool())
+            .await?;
+    match row {
+        Some(r) => {
+            let seq: i64 = r.try_get("last_seq")?;
+            Ok(Some(u64::try_from(seq).unwrap_or(0)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Saves a follower's position (the last sequence it handled).
+pub async fn save_position(
+    store: &Store,
+    name: &str,
+    site_id: &str,
+    last_seq: u64,
+) -> Result<(), StoreError> {
+    let seq = i64::try_from(last_seq).unwrap_or(i64::MAX);
+    let updated =
+        sqlx::query("UPDATE projection_cursor SET last_seq = $1 WHERE name = $2 AND site_id = $3")
+            .bind(seq)
+            .bind(name)
+            .bind(site_id)
+            .execute(store.pool())
+            .await?;
+    if updated.rows_affected() == 0 {
+        sqlx::query("INSERT INTO projection_cursor (name, site_id, last_seq) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(site_id)
+            .bind(seq)
+            .execute(store.pool())
+            .await?;
+    }
+    Ok(())
+}
