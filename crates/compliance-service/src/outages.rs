@@ -1,10 +1,12 @@
 //! Security-system outages (derived from device health) with their report deadlines, the
 //! details and notices recorded about them, and the approved vendor list with the submissions of
 //! its changes.
+use serde::Deserialize;
 use strongroom_compliance::facts::kinds;
 use strongroom_compliance::journal::outages_of;
 use strongroom_compliance::schedule::TaskKind;
 use strongroom_domain::{Actor, Fact};
+use utoipa::ToSchema;
 
 use crate::error::ComplianceError;
 use crate::gather::{facts_with_prefix, vendors};
@@ -12,36 +14,46 @@ use crate::input::{text, when};
 use crate::service::ComplianceService;
 use crate::views::{OutageList, OutageView, Recorded, VendorList};
 
-/// Details of an outage.
-#[derive(Debug, Clone, Default)]
+/// Details of an outage (at least one); also the body of the API's update.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OutageUpdate {
     /// Its cause.
+    #[serde(default)]
     pub cause: Option<String>,
     /// What was done about it.
+    #[serde(default)]
     pub corrective_actions: Option<String>,
-    /// When it was repaired.
+    /// When it was repaired, epoch ms.
+    #[serde(default)]
     pub repaired_ms: Option<i64>,
     /// The regulator's approval of an extension.
+    #[serde(default)]
     pub extension_approval_ref: Option<String>,
 }
 
-/// The immediate notice of an outage.
-#[derive(Debug, Clone, Default)]
+/// The immediate notice of an outage; also the body of the API's notice.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Notice {
     /// How (`phone`, `email`).
     pub channel: String,
     /// To whom.
     pub recipient: String,
-    /// When (default: now).
+    /// When, epoch ms (default: now).
+    #[serde(default)]
     pub time_ms: Option<i64>,
 }
 
-/// A report submitted to the regulator.
-#[derive(Debug, Clone, Default)]
+/// A report submitted to the regulator; also the body of the API's submissions.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Submission {
     /// The submission's reference.
+    #[serde(default)]
     pub reference: String,
-    /// When (default: now).
+    /// When, epoch ms (default: now).
+    #[serde(default)]
     pub time_ms: Option<i64>,
 }
 

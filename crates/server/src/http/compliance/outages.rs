@@ -1,10 +1,8 @@
 //! Security-system outages (derived from device health): their details, the immediate notice
 //! and the report submission; the approved vendor list and the submissions of its changes.
 use axum::Json;
-use serde::Deserialize;
 use strongroom_compliance_service::views::{OutageList, Recorded, VendorList};
 use strongroom_compliance_service::{Notice, OutageUpdate, Submission};
-use utoipa::ToSchema;
 
 use super::compliance_service;
 use crate::error::{ApiError, ErrorBody};
@@ -24,29 +22,11 @@ pub(super) async fn get_outages(
     Ok(Json(compliance_service(&auth.ctx.site)?.outages().await?))
 }
 
-/// Details of an outage (at least one).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OutageUpdateRequest {
-    /// Its cause.
-    #[serde(default)]
-    pub cause: Option<String>,
-    /// What was done about it.
-    #[serde(default)]
-    pub corrective_actions: Option<String>,
-    /// When it was repaired, epoch ms.
-    #[serde(default)]
-    pub repaired_ms: Option<i64>,
-    /// The regulator's approval of an extension.
-    #[serde(default)]
-    pub extension_approval_ref: Option<String>,
-}
-
 /// Adds cause, corrective actions, repair time or an extension approval to an outage.
 #[utoipa::path(post, path = "/api/v1/sites/{site}/compliance/outages/{id}", tag = "compliance",
     params(("site" = String, Path, description = "site id"),
         ("id" = String, Path, description = "outage id")),
-    request_body = OutageUpdateRequest,
+    request_body = OutageUpdate,
     responses((status = 200, description = "journaled", body = Recorded),
         (status = 400, description = "bad body or nothing to update", body = ErrorBody),
         (status = 403, description = "not permitted on this site (journaled)", body = ErrorBody),
@@ -55,38 +35,19 @@ pub struct OutageUpdateRequest {
 pub(super) async fn update_outage(
     auth: Authorized<perm::ComplianceManage>,
     ApiPath((_site, id)): ApiPath<(String, String)>,
-    ApiJson(b): ApiJson<OutageUpdateRequest>,
+    ApiJson(update): ApiJson<OutageUpdate>,
 ) -> Result<Json<Recorded>, ApiError> {
     let service = compliance_service(&auth.ctx.site)?;
-    let update = OutageUpdate {
-        cause: b.cause,
-        corrective_actions: b.corrective_actions,
-        repaired_ms: b.repaired_ms,
-        extension_approval_ref: b.extension_approval_ref,
-    };
     Ok(Json(
         service.update_outage(&auth.ctx.actor, &id, update).await?,
     ))
-}
-
-/// The immediate notice of an outage.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoticeRequest {
-    /// How (`phone`, `email`).
-    pub channel: String,
-    /// To whom.
-    pub recipient: String,
-    /// When, epoch ms (default: now).
-    #[serde(default)]
-    pub time_ms: Option<i64>,
 }
 
 /// Records the immediate notice of an outage.
 #[utoipa::path(post, path = "/api/v1/sites/{site}/compliance/outages/{id}/notified", tag = "compliance",
     params(("site" = String, Path, description = "site id"),
         ("id" = String, Path, description = "outage id")),
-    request_body = NoticeRequest,
+    request_body = Notice,
     responses((status = 200, description = "journaled", body = Recorded),
         (status = 400, description = "bad body", body = ErrorBody),
         (status = 403, description = "not permitted on this site (journaled)", body = ErrorBody),
@@ -95,14 +56,9 @@ pub struct NoticeRequest {
 pub(super) async fn outage_notified(
     auth: Authorized<perm::ComplianceManage>,
     ApiPath((_site, id)): ApiPath<(String, String)>,
-    ApiJson(b): ApiJson<NoticeRequest>,
+    ApiJson(notice): ApiJson<Notice>,
 ) -> Result<Json<Recorded>, ApiError> {
     let service = compliance_service(&auth.ctx.site)?;
-    let notice = Notice {
-        channel: b.channel,
-        recipient: b.recipient,
-        time_ms: b.time_ms,
-    };
     Ok(Json(
         service
             .outage_notified(&auth.ctx.actor, &id, notice)
@@ -110,32 +66,11 @@ pub(super) async fn outage_notified(
     ))
 }
 
-/// A report submitted to the regulator.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubmittedRequest {
-    /// The submission's reference.
-    #[serde(default)]
-    pub reference: String,
-    /// When, epoch ms (default: now).
-    #[serde(default)]
-    pub time_ms: Option<i64>,
-}
-
-impl From<SubmittedRequest> for Submission {
-    fn from(b: SubmittedRequest) -> Self {
-        Submission {
-            reference: b.reference,
-            time_ms: b.time_ms,
-        }
-    }
-}
-
 /// Records the submission of an outage's report.
 #[utoipa::path(post, path = "/api/v1/sites/{site}/compliance/outages/{id}/submitted", tag = "compliance",
     params(("site" = String, Path, description = "site id"),
         ("id" = String, Path, description = "outage id")),
-    request_body = SubmittedRequest,
+    request_body = Submission,
     responses((status = 200, description = "journaled", body = Recorded),
         (status = 400, description = "bad body", body = ErrorBody),
         (status = 403, description = "not permitted on this site (journaled)", body = ErrorBody),
@@ -144,12 +79,12 @@ impl From<SubmittedRequest> for Submission {
 pub(super) async fn outage_submitted(
     auth: Authorized<perm::ComplianceManage>,
     ApiPath((_site, id)): ApiPath<(String, String)>,
-    ApiJson(b): ApiJson<SubmittedRequest>,
+    ApiJson(submission): ApiJson<Submission>,
 ) -> Result<Json<Recorded>, ApiError> {
     let service = compliance_service(&auth.ctx.site)?;
     Ok(Json(
         service
-            .outage_submitted(&auth.ctx.actor, &id, b.into())
+            .outage_submitted(&auth.ctx.actor, &id, submission)
             .await?,
     ))
 }
@@ -170,7 +105,7 @@ pub(super) async fn get_vendors(
 #[utoipa::path(post, path = "/api/v1/sites/{site}/compliance/vendor-changes/{id}/submitted", tag = "compliance",
     params(("site" = String, Path, description = "site id"),
         ("id" = String, Path, description = "vendor change id (`vc-SEQ`)")),
-    request_body = SubmittedRequest,
+    request_body = Submission,
     responses((status = 200, description = "journaled", body = Recorded),
         (status = 400, description = "bad body", body = ErrorBody),
         (status = 403, description = "not permitted on this site (journaled)", body = ErrorBody),
@@ -180,12 +115,12 @@ pub(super) async fn get_vendors(
 pub(super) async fn vendor_change_submitted(
     auth: Authorized<perm::ComplianceManage>,
     ApiPath((_site, id)): ApiPath<(String, String)>,
-    ApiJson(b): ApiJson<SubmittedRequest>,
+    ApiJson(submission): ApiJson<Submission>,
 ) -> Result<Json<Recorded>, ApiError> {
     let service = compliance_service(&auth.ctx.site)?;
     Ok(Json(
         service
-            .vendor_change_submitted(&auth.ctx.actor, &id, b.into())
+            .vendor_change_submitted(&auth.ctx.actor, &id, submission)
             .await?,
     ))
 }
